@@ -1,0 +1,73 @@
+using CodeFormer.Network.Architecture;
+
+namespace CodeFormer.Network.Weights;
+
+/// <summary>Named float32 tensors, in insertion order: a state dict.</summary>
+public sealed class WeightSet
+{
+    private readonly Dictionary<string, Tensor> _byName = new(StringComparer.Ordinal);
+    private readonly List<string> _order = [];
+
+    public IReadOnlyList<string> Names => _order;
+    public int Count => _order.Count;
+
+    public Tensor this[string name] => _byName.TryGetValue(name, out var t)
+        ? t
+        : throw new KeyNotFoundException($"Weight '{name}' is not in this weight set.");
+
+    public bool Contains(string name) => _byName.ContainsKey(name);
+
+    public void Add(string name, Tensor tensor)
+    {
+        if (!_byName.TryAdd(name, tensor))
+        {
+            throw new ArgumentException($"Weight '{name}' was added twice.");
+        }
+        _order.Add(name);
+    }
+
+    /// <summary>Replaces an existing tensor (tests perturb single weights this way).</summary>
+    public void Replace(string name, Tensor tensor)
+    {
+        _ = this[name];
+        _byName[name] = tensor;
+    }
+
+    public long TotalElements => _byName.Values.Sum(t => t.ElementCount);
+
+    /// <summary>
+    /// Checks this set against a layout: every expected key present with its exact shape and nothing extra.
+    /// The message lists every offending key so a user can fix a checkpoint in one pass.
+    /// </summary>
+    public void ValidateAgainst(ParameterLayout layout)
+    {
+        var problems = new List<string>();
+        var expected = layout.Parameters.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        foreach (var spec in layout.Parameters)
+        {
+            if (!_byName.TryGetValue(spec.Name, out var tensor))
+            {
+                problems.Add($"missing key '{spec.Name}' {spec.ShapeText}");
+            }
+            else if (!tensor.Shape.SequenceEqual(spec.Shape))
+            {
+                problems.Add($"key '{spec.Name}' has shape ({string.Join(", ", tensor.Shape)}), expected {spec.ShapeText}");
+            }
+        }
+        foreach (var name in _order.Where(n => !expected.ContainsKey(n)))
+        {
+            problems.Add($"unexpected key '{name}'");
+        }
+        if (problems.Count > 0)
+        {
+            throw new InvalidWeightsException(problems);
+        }
+    }
+}
+
+/// <summary>Weights that do not fit the architecture; <see cref="Problems"/> names each key.</summary>
+public sealed class InvalidWeightsException(IReadOnlyList<string> problems)
+    : Exception($"The weights do not match the CodeFormer architecture ({problems.Count} problem(s)): " + string.Join("; ", problems.Take(20)) + (problems.Count > 20 ? "; …" : ""))
+{
+    public IReadOnlyList<string> Problems { get; } = problems;
+}
