@@ -45,6 +45,29 @@ public sealed class GraphMatchesReferenceTests(TinyOracleFixture fixture, ITestO
         Assert.True(difference <= Tolerance, $"The code-only graph differs from the reference by {difference} (> {Tolerance}).");
     }
 
+    /// <summary>
+    /// The image depends on the transformer only through argmax codes, so a small transformer error would hide
+    /// behind unchanged codes; the logits feeding the graph's ArgMax are therefore compared directly.
+    /// </summary>
+    [Fact]
+    public void Codebook_logits_match_the_reference()
+    {
+        var options = new CodeFormerExportOptions { IncludeFuseBlocks = false };
+        var graph = CodeFormerOnnxExporter.BuildGraph(TinyOracleFixture.Architecture, fixture.Weights, options);
+        string logitsName = graph.Nodes.Single(n => n.OpType == "ArgMax").Inputs[0];
+        var a = TinyOracleFixture.Architecture;
+        graph.AddOutput(logitsName, OnnxElementType.Float, "N", a.LatentTokens, a.CodebookSize);
+
+        float[] expected = new ReferenceCodeFormer(a, fixture.Weights).PredictLogits(fixture.Input, TinyOracleFixture.Batch);
+        float[] actual = fixture.RunOnnx(graph, options, fidelity: 0, logitsName);
+
+        float difference = TinyOracleFixture.MaxAbsDifference(expected, actual);
+        float largest = expected.Max(Math.Abs);
+        output.WriteLine($"logits: max |onnx − reference| = {difference:E3} (largest |logit| {largest:F3})");
+        // float32 rounding gives a few 1e-6; a tanh-approximated GELU alone already moves these logits by ~4e-4.
+        Assert.True(difference <= 2e-5f * Math.Max(1f, largest), $"The graph's codebook logits differ from the reference by {difference}.");
+    }
+
     [Fact]
     public void At_w_zero_the_fuse_block_weights_do_not_matter()
     {

@@ -74,12 +74,36 @@ internal sealed class ReferenceCodeFormer
         return (x, taps);
     }
 
-    /// <summary>feat_emb → pre-LN transformer layers → idx_pred_layer → argmax over the codebook logits.</summary>
+    /// <summary>
+    /// Codebook logits of every token, [batch, tokens, codebook] (the reference's <c>logits</c> output, batch-first).
+    /// The restored image depends on them only through their argmax, so tests compare them directly too.
+    /// </summary>
+    public float[] PredictLogits(float[] inputNchw, int batch) => PredictLogits(Encode(ToFeatureMap(inputNchw, batch)).LqFeat);
+
+    /// <summary>softmax is monotonic, so its top-1 is the argmax of the logits; the first maximum wins ties.</summary>
     private int[] PredictCodes(FeatureMap lqFeat)
+    {
+        int codebookSize = _architecture.CodebookSize;
+        var logits = PredictLogits(lqFeat);
+        var codes = new int[logits.Length / codebookSize];
+        for (int token = 0; token < codes.Length; token++)
+        {
+            int row = token * codebookSize, best = 0;
+            for (int n = 1; n < codebookSize; n++)
+            {
+                if (logits[row + n] > logits[row + best]) best = n;
+            }
+            codes[token] = best;
+        }
+        return codes;
+    }
+
+    /// <summary>feat_emb → pre-LN transformer layers → idx_pred_layer (LayerNorm, Linear without bias).</summary>
+    private float[] PredictLogits(FeatureMap lqFeat)
     {
         var a = _architecture;
         int tokens = lqFeat.PlaneSize, embed = lqFeat.Channels;
-        var codes = new int[lqFeat.Batch * tokens];
+        var allLogits = new float[lqFeat.Batch * tokens * a.CodebookSize];
         for (int b = 0; b < lqFeat.Batch; b++)
         {
             // BCHW → (HW)C for this batch item: token t = y·W + x.
@@ -95,18 +119,9 @@ internal sealed class ReferenceCodeFormer
             }
             var normed = ReferenceSequenceOps.LayerNorm(query, tokens, W("idx_pred_layer.0.weight"), W("idx_pred_layer.0.bias"), CodeFormerArchitecture.LayerNormEpsilon);
             var logits = ReferenceSequenceOps.Linear(normed, tokens, W("idx_pred_layer.1.weight"), bias: null);
-            for (int t = 0; t < tokens; t++)
-            {
-                // softmax is monotonic, so its top-1 is the argmax of the logits; the first maximum wins ties.
-                int best = 0;
-                for (int n = 1; n < a.CodebookSize; n++)
-                {
-                    if (logits[t * a.CodebookSize + n] > logits[t * a.CodebookSize + best]) best = n;
-                }
-                codes[b * tokens + t] = best;
-            }
+            Array.Copy(logits, 0, allLogits, b * logits.Length, logits.Length);
         }
-        return codes;
+        return allLogits;
     }
 
     /// <summary>

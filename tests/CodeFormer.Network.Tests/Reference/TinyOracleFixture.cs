@@ -36,8 +36,11 @@ public sealed class TinyOracleFixture
 
     /// <summary>Exports <paramref name="weights"/> with the graph builder, loads it in ORT and runs <see cref="Input"/>.</summary>
     public float[] RunOnnx(WeightSet weights, CodeFormerExportOptions options, double fidelity)
+        => RunOnnx(CodeFormerOnnxExporter.BuildGraph(Architecture, weights, options), options, fidelity, CodeFormerOnnxExporter.OutputName);
+
+    /// <summary>Runs an exported graph (possibly with extra outputs added for inspection) and returns one output.</summary>
+    public float[] RunOnnx(OnnxGraph graph, CodeFormerExportOptions options, double fidelity, string outputName)
     {
-        var graph = CodeFormerOnnxExporter.BuildGraph(Architecture, weights, options);
         using var stream = new MemoryStream();
         OnnxModelWriter.Write(graph, stream);
         using var sessionOptions = new SessionOptions { IntraOpNumThreads = 2 };
@@ -51,8 +54,8 @@ public sealed class TinyOracleFixture
         {
             inputs.Add(NamedOnnxValue.CreateFromTensor(CodeFormerOnnxExporter.WeightInputName, new DenseTensor<double>(new[] { fidelity }, [1])));
         }
-        using var results = session.Run(inputs);
-        return results.Single(r => r.Name == CodeFormerOnnxExporter.OutputName).AsEnumerable<float>().ToArray();
+        using var results = session.Run(inputs, [outputName]);
+        return results.Single().AsEnumerable<float>().ToArray();
     }
 
     /// <summary>A copy of the fixture's weights with the tensors <paramref name="select"/> picks replaced.</summary>
