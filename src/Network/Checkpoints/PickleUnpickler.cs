@@ -392,13 +392,13 @@ internal sealed class PickleUnpickler(
     }
 
     /// <summary>Guards length prefixes, so a corrupt length fails fast instead of allocating gigabytes.</summary>
-    private long RemainingBytes() => stream.CanSeek ? stream.Length - stream.Position : int.MaxValue;
+    private long RemainingBytes() => stream.CanSeek ? stream.Length - stream.Position : Array.MaxLength;
 
     private long ReadLength(int width, long at)
     {
         var bytes = ReadBytes(width, at);
         long length = width == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(bytes) : BinaryPrimitives.ReadInt64LittleEndian(bytes);
-        if (length < 0 || length > Array.MaxLength)
+        if (length < 0)
         {
             throw Error($"length {length} is not a valid field length", at);
         }
@@ -412,7 +412,7 @@ internal sealed class PickleUnpickler(
     {
         var bytes = ReadBytes(byteCount, at);
         var value = new BigInteger(bytes, isUnsigned: false, isBigEndian: false);
-        return value >= long.MinValue && value <= long.MaxValue ? (long)value : value;
+        return value >= long.MinValue && value <= long.MaxValue ? (object)(long)value : value;
     }
 
     private string ReadLine(long at)
@@ -438,7 +438,7 @@ internal sealed class PickleUnpickler(
         if (text == "00") return false;
         if (text == "01") return true;
         return BigInteger.TryParse(text, out var value)
-            ? (value >= long.MinValue && value <= long.MaxValue ? (long)value : value)
+            ? (value >= long.MinValue && value <= long.MaxValue ? (object)(long)value : value)
             : throw Error($"'{text}' is not an integer", at);
     }
 
@@ -452,6 +452,7 @@ internal sealed class PickleUnpickler(
         null => "None",
         string s => $"str '{s}'",
         IPickleCallable c => c.QualifiedName,
+        TorchStorageType t => t.ToString(),
         object?[] t => $"a tuple of {t.Length}",
         List<object?> l => $"a list of {l.Count}",
         PickleDict d => $"a dict of {d.Count}",
