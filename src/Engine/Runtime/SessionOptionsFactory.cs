@@ -30,16 +30,16 @@ public static class SessionOptionsFactory
                 chosenProvider = CpuProvider;
                 return CreateBase(intraOpThreads);
             case ExecutionDevice.Cuda:
-                if (TryCreateCuda(intraOpThreads, out var cuda, out string reason))
+                if (TryCreateCuda(intraOpThreads, out var cuda, out string reason, out var failure))
                 {
                     chosenProvider = CudaProvider;
                     return cuda;
                 }
                 throw new InvalidOperationException(
                     $"The CUDA execution provider is not available: {reason}. The host needs the Microsoft.ML.OnnxRuntime.Gpu.Linux " +
-                    "native package with its CUDA and cuDNN libraries and a visible GPU; use device 'auto' or 'cpu' to run on the CPU instead.");
+                    "native package with its CUDA and cuDNN libraries and a visible GPU; use device 'auto' or 'cpu' to run on the CPU instead.", failure);
             case ExecutionDevice.Auto:
-                if (TryCreateCuda(intraOpThreads, out var auto, out string why))
+                if (TryCreateCuda(intraOpThreads, out var auto, out string why, out _))
                 {
                     chosenProvider = CudaProvider;
                     return auto;
@@ -61,7 +61,7 @@ public static class SessionOptionsFactory
         return options;
     }
 
-    private static bool TryCreateCuda(int? intraOpThreads, out SessionOptions options, out string reason)
+    private static bool TryCreateCuda(int? intraOpThreads, out SessionOptions options, out string reason, out Exception? failure)
     {
         var candidate = CreateBase(intraOpThreads);
         try
@@ -69,6 +69,7 @@ public static class SessionOptionsFactory
             candidate.AppendExecutionProvider_CUDA(0);
             options = candidate;
             reason = "";
+            failure = null;
             return true;
         }
         // The CPU-only native package lacks the entry point; the GPU package without CUDA libraries fails to load
@@ -78,6 +79,7 @@ public static class SessionOptionsFactory
             // The failed append may have left provider state half-registered: start the fallback from fresh options.
             candidate.Dispose();
             options = null!;
+            failure = ex;
             reason = $"{ex.GetType().Name}: {FirstLine(ex.Message)}";
             return false;
         }
