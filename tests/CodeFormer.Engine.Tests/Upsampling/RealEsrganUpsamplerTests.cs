@@ -1,0 +1,176 @@
+using CodeFormer.Engine.Imaging;
+using CodeFormer.Engine.Runtime;
+using CodeFormer.Engine.Upsampling;
+using CodeFormer.Network.Onnx;
+using Microsoft.ML.OnnxRuntime;
+
+namespace CodeFormer.Engine.Tests.Upsampling;
+
+public sealed class RealEsrganUpsamplerTests : IDisposable
+{
+    private readonly SessionOptions _options = new();
+
+    public void Dispose() => _options.Dispose();
+
+    private static RgbImage RandomImage(int width, int height, int seed, bool alpha = false)
+        => new(width, height, TestModels.RandomValues(width * height * 3, seed, 0f, 255f))
+        {
+            Alpha = alpha ? TestModels.RandomValues(width * height, seed + 1, 0f, 255f) : null,
+        };
+
+    private RealEsrganUpsampler Open(OnnxGraph graph, int tileSize, int tilePad)
+        => RealEsrganUpsampler.FromBytes(TestModels.Bytes(graph), _options, tileSize, tilePad);
+
+    [Fact]
+    public void Nearest_model_through_tiles_gives_exact_nearest_upsampling_of_an_odd_sized_image()
+    {
+        using var upsampler = Open(FakeUpsamplers.NearestX2(), tileSize: 16, tilePad: 4);
+        var image = RandomImage(37, 23, seed: 1);
+
+        var result = upsampler.Upscale(image, 2);
+
+        Assert.Equal(2, upsampler.Scale);
+        Assert.Equal((74, 46), (result.Width, result.Height));
+        for (int y = 0; y < result.Height; y++)
+        {
+            for (int x = 0; x < result.Width; x++)
+            {
+                for (int c = 0; c < 3; c++)
+                {
+                    float source = image.Pixels[((y / 2) * image.Width + x / 2) * 3 + c];
+                    Assert.Equal(Math.Clamp(source / 255f, 0f, 1f) * 255f, result.Pixels[(y * result.Width + x) * 3 + c]);
+                }
+            }
+        }
+        Assert.Null(result.Alpha);
+    }
+
+    [Theory]
+    [InlineData(2, 37, 23)] // not multiples of the tile, odd sizes (mod padding)
+    [InlineData(2, 10, 7)] // smaller than one tile
+    [InlineData(2, 32, 16)] // exact multiples of the tile
+    [InlineData(4, 19, 13)] // x4: no mod padding
+    [InlineData(1, 21, 18)] // x1: mod 4 padding
+    public void Tiled_result_equals_the_untiled_result_for_a_local_network(int scale, int width, int height)
+    {
+        var graph = FakeUpsamplers.ConvolutionUpsampler(scale);
+        using var tiled = Open(graph, tileSize: 16, tilePad: 4);
+        using var whole = Open(graph, tileSize: 0, tilePad: 0);
+        var image = RandomImage(width, height, seed: scale * 100 + width);
+
+        var tiledResult = tiled.Upscale(image, scale);
+        var wholeResult = whole.Upscale(image, scale);
+
+        Assert.Equal(scale, tiled.Scale);
+        Assert.Equal((width * scale, height * scale), (tiledResult.Width, tiledResult.Height));
+        Assert.Equal(wholeResult.Pixels, tiledResult.Pixels);
+        Assert.Contains(tiledResult.Pixels, v => v > 0f && v < 255f);
+    }
+
+    [Fact]
+    public void Tiles_without_enough_context_differ_which_is_why_the_pad_exists()
+    {
+        // Guards the test above: with no tile pad the 3×3 convolution sees tile edges, so equality there is not vacuous.
+        var graph = FakeUpsamplers.ConvolutionUpsampler(2);
+        using var unpadded = Open(graph, tileSize: 16, tilePad: 0);
+        using var whole = Open(graph, tileSize: 0, tilePad: 0);
+        var image = RandomImage(37, 23, seed: 7);
+
+        Assert.NotEqual(whole.Upscale(image, 2).Pixels, unpadded.Upscale(image, 2).Pixels);
+    }
+
+    [Fact]
+    public void Alpha_is_upsampled_by_the_network_too()
+    {
+        using var upsampler = Open(FakeUpsamplers.NearestX2(), tileSize: 16, tilePad: 4);
+        var image = RandomImage(21, 17, seed: 3, alpha: true);
+
+        var result = upsampler.Upscale(image, 2);
+
+        Assert.NotNull(result.Alpha);
+        Assert.Equal(result.Width * result.Height, result.Alpha!.Length);
+        for (int y = 0; y < result.Height; y++)
+        {
+            for (int x = 0; x < result.Width; x++)
+            {
+                float source = image.Alpha![(y / 2) * image.Width + x / 2];
+                // Grey conversion weights 0.299 + 0.587 + 0.114 sum to 1 up to float rounding.
+                Assert.Equal(source, result.Alpha[y * result.Width + x], 0.001f);
+            }
+        }
+    }
+
+    [Fact]
+    public void Other_outscale_resizes_the_network_result_with_lanczos()
+    {
+        using var upsampler = Open(FakeUpsamplers.ConvolutionUpsampler(2), tileSize: 16, tilePad: 4);
+        var image = RandomImage(37, 23, seed: 4, alpha: true);
+
+        var native = upsampler.Upscale(image, 2);
+        var resized = upsampler.Upscale(image, 1.5);
+
+        Assert.Equal((55, 34), (resized.Width, resized.Height)); // int(37·1.5), int(23·1.5)
+        var expected = LanczosResizer.Resize(native, 55, 34);
+        Assert.Equal(expected.Pixels, resized.Pixels);
+        Assert.Equal(expected.Alpha, resized.Alpha);
+    }
+
+    [Fact]
+    public void Scale_metadata_is_used_and_must_be_a_positive_integer()
+    {
+        var graph = FakeUpsamplers.ConvolutionUpsampler(2);
+        graph.Metadata["scale"] = "2";
+        using (var declared = Open(graph, 400, 40))
+        {
+            Assert.Equal(2, declared.Scale);
+        }
+        graph.Metadata["scale"] = "two";
+
+        var error = Assert.Throws<ModelContractException>(() => Open(graph, 400, 40));
+
+        Assert.Contains("'two'", error.Message);
+    }
+
+    [Fact]
+    public void Models_outside_the_contract_are_refused_with_the_reason()
+    {
+        var twoInputs = FakeUpsamplers.NearestX2();
+        twoInputs.AddInput("extra", OnnxElementType.Float, 1);
+        var fixedSize = new OnnxGraph("fixed");
+        fixedSize.Alias(fixedSize.AddInput("input", OnnxElementType.Float, 1, 3, 64, 64), "output");
+        fixedSize.AddOutput("output", OnnxElementType.Float, 1, 3, 64, 64);
+        var grey = new OnnxGraph("grey");
+        grey.Alias(grey.AddInput("input", OnnxElementType.Float, 1, 1, "H", "W"), "output");
+        grey.AddOutput("output", OnnxElementType.Float, 1, 1, "H", "W");
+
+        Assert.Contains("2 inputs ('input', 'extra')", Assert.Throws<ModelContractException>(() => Open(twoInputs, 400, 40)).Message);
+        Assert.Contains("fixed spatial size [1,3,64,64]", Assert.Throws<ModelContractException>(() => Open(fixedSize, 400, 40)).Message);
+        Assert.Contains("input 'input' is float [1,1,H,W], expected float [1,3,H,W]", Assert.Throws<ModelContractException>(() => Open(grey, 400, 40)).Message);
+    }
+
+    [Fact]
+    public void Bad_arguments_are_refused()
+    {
+        using var upsampler = Open(FakeUpsamplers.NearestX2(), 400, 40);
+        var image = RandomImage(4, 4, seed: 5);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => upsampler.Upscale(image, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => upsampler.Upscale(image, double.NaN));
+        Assert.Throws<ArgumentOutOfRangeException>(() => upsampler.Upscale(image, 0.1)); // int(4·0.1) = 0 pixels
+        Assert.Throws<ArgumentOutOfRangeException>(() => Open(FakeUpsamplers.NearestX2(), -1, 40));
+        Assert.Throws<OperationCanceledException>(() => upsampler.Upscale(image, 2, new CancellationToken(true)));
+        Assert.Throws<FileNotFoundException>(() => RealEsrganUpsampler.Open("/nonexistent/realesrgan.onnx", _options));
+    }
+
+    [Fact]
+    public void Reflect_padding_mirrors_without_repeating_the_edge_like_torch()
+    {
+        // One channel row [1 2 3] (three channels of it), padded to width 4 and height 2.
+        float[] planar = [1, 2, 3, 1, 2, 3, 1, 2, 3];
+
+        var padded = RealEsrganUpsampler.ReflectPad(planar, 3, 1, 4, 2);
+
+        // Width: reflect gives [1 2 3 2]; height 1 cannot be reflected (torch raises), so the row is replicated.
+        Assert.Equal<float>([1, 2, 3, 2, 1, 2, 3, 2], padded.AsSpan(0, 8).ToArray());
+    }
+}
