@@ -5,14 +5,20 @@ namespace CodeFormer.Engine.Tests.Upsampling;
 /// <summary>Tiny stand-ins for Real-ESRGAN with the same contract ([1,3,H,W] → [1,3,H·s,W·s]) and a 3×3 receptive field at most.</summary>
 internal static class FakeUpsamplers
 {
-    /// <summary>Nearest-neighbour x2: output (x, y) = input (⌊x/2⌋, ⌊y/2⌋), a known answer.</summary>
-    public static OnnxGraph NearestX2()
+    /// <summary>Nearest-neighbour x2: output (x, y) = input (⌊x/2⌋, ⌊y/2⌋), a known answer; optionally plus the input window's mean.</summary>
+    public static OnnxGraph NearestX2(bool addWindowMean = false)
     {
         var graph = new OnnxGraph("nearest_x2");
         string x = graph.AddInput("input", OnnxElementType.Float, 1, 3, "H", "W");
         string scales = graph.AddConstant("scales", OnnxElementType.Float, [4], System.Runtime.InteropServices.MemoryMarshal.AsBytes<float>([1f, 1f, 2f, 2f]).ToArray());
         string y = graph.Op("Resize", "resized", [x, "", scales],
             OnnxAttribute.Of("mode", "nearest"), OnnxAttribute.Of("coordinate_transformation_mode", "asymmetric"), OnnxAttribute.Of("nearest_mode", "floor"));
+        if (addWindowMean)
+        {
+            // Adds the mean of the whole input window: a global operator that reveals which window each tile ran on.
+            string mean = graph.Op("ReduceMean", "window_mean", [x], OnnxAttribute.Of("axes", 1L, 2L, 3L), OnnxAttribute.Of("keepdims", 1L));
+            y = graph.Op("Add", "with_mean", [y, mean]);
+        }
         graph.Alias(y, "output");
         graph.AddOutput("output", OnnxElementType.Float, 1, 3, "H2", "W2");
         return graph;

@@ -45,6 +45,56 @@ public sealed class RealEsrganUpsamplerTests : IDisposable
         Assert.Null(result.Alpha);
     }
 
+    [Fact]
+    public void Each_tile_runs_on_the_reference_window_and_keeps_only_its_core()
+    {
+        // A network that adds its input window's mean shows exactly which window produced each output pixel.
+        // Expected windows transcribe RealESRGANer.tile_process (reference B.8) on the mod-2 reflect-padded 38×24 image:
+        // tile t covers [t·tile, min((t+1)·tile, size)), run with [max(start − pad, 0), min(end + pad, size)).
+        const int tile = 16, pad = 4, width = 37, height = 23, paddedW = 38, paddedH = 24;
+        using var upsampler = Open(FakeUpsamplers.NearestX2(addWindowMean: true), tile, pad);
+        var image = RandomImage(width, height, seed: 11);
+        var planar = new float[3 * width * height];
+        for (int i = 0; i < width * height; i++)
+        {
+            for (int c = 0; c < 3; c++)
+            {
+                planar[c * width * height + i] = image.Pixels[i * 3 + c] / 255f;
+            }
+        }
+        var padded = RealEsrganUpsampler.ReflectPad(planar, width, height, paddedW, paddedH);
+
+        var result = upsampler.UpsamplePlanar(planar, width, height, CancellationToken.None);
+
+        int outW = width * 2, outH = height * 2;
+        for (int y = 0; y < outH; y++)
+        {
+            for (int x = 0; x < outW; x++)
+            {
+                int tx = x / 2 / tile, ty = y / 2 / tile;
+                int x0 = Math.Max(tx * tile - pad, 0), x1 = Math.Min((tx + 1) * tile + pad, paddedW);
+                int y0 = Math.Max(ty * tile - pad, 0), y1 = Math.Min((ty + 1) * tile + pad, paddedH);
+                double sum = 0;
+                for (int c = 0; c < 3; c++)
+                {
+                    for (int wy = y0; wy < y1; wy++)
+                    {
+                        for (int wx = x0; wx < x1; wx++)
+                        {
+                            sum += padded[(c * paddedH + wy) * paddedW + wx];
+                        }
+                    }
+                }
+                float mean = (float)(sum / (3 * (x1 - x0) * (y1 - y0)));
+                for (int c = 0; c < 3; c++)
+                {
+                    float nearest = planar[(c * height + y / 2) * width + x / 2];
+                    Assert.Equal(nearest + mean, result[(c * outH + y) * outW + x], 1e-5f);
+                }
+            }
+        }
+    }
+
     [Theory]
     [InlineData(2, 37, 23)] // not multiples of the tile, odd sizes (mod padding)
     [InlineData(2, 10, 7)] // smaller than one tile
