@@ -13,11 +13,11 @@ internal static class FakeCodeFormer
     public const int FaceLength = 3 * Size * Size;
 
     public static OnnxGraph Scaling(string image = "input", string? weight = "weight", OnnxElementType weightType = OnnxElementType.Double,
-        bool scalarWeight = false, OnnxDim? batch = null)
+        bool scalarWeight = false, OnnxDim? batch = null, int size = Size)
     {
         var n = batch ?? "N";
         var graph = new OnnxGraph("fake_codeformer");
-        string x = graph.AddInput(image, OnnxElementType.Float, n, 3, Size, Size);
+        string x = graph.AddInput(image, OnnxElementType.Float, n, 3, size, size);
         string factor;
         if (weight is not null)
         {
@@ -32,7 +32,7 @@ internal static class FakeCodeFormer
         string scaled = graph.Op("Mul", "scaled", [x, factor]);
         string mean = graph.Op("ReduceMean", "mean", [x], OnnxAttribute.Of("axes", 1L, 2L, 3L), OnnxAttribute.Of("keepdims", 1L));
         graph.Alias(graph.Op("Add", "sum", [scaled, mean]), "output");
-        graph.AddOutput("output", OnnxElementType.Float, n, 3, Size, Size);
+        graph.AddOutput("output", OnnxElementType.Float, n, 3, size, size);
         return graph;
     }
 
