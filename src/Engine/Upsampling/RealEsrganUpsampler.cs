@@ -9,8 +9,9 @@ namespace CodeFormer.Engine.Upsampling;
 
 /// <summary>
 /// The background upsampler of the reference pipeline (B.8: Real-ESRGAN x2plus through <c>RealESRGANer</c>).
-/// Model contract: one input float32 [1,3,H,W] RGB in [0,1] with free H and W, first output [1,3,H·s,W·s].
-/// The scale s comes from metadata <c>scale</c>, else from fixed input/output sizes, else from a 16×16 probe run.
+/// Model contract: one input float32 [1,3,H,W] RGB in [0,1], first output [1,3,H·s,W·s]. H and W are normally free;
+/// models exported with a fixed size are accepted and tiled with whole windows of that size (<see cref="FixedInputSize"/>).
+/// The scale s comes from metadata <c>scale</c>, else from a zero probe run (16×16, or the fixed size).
 /// <para>
 /// Tiling follows <c>RealESRGANer.tile_process</c> exactly: the image is first reflect-padded on the bottom/right to a
 /// multiple of 2 (x2 models) or 4 (x1 models), pre_pad 0; it is cut into tile×tile cores, each run with up to
@@ -41,7 +42,7 @@ public sealed class RealEsrganUpsampler : IDisposable
         Source = source;
         TileSize = tileSize;
         TilePad = tilePad;
-        (InputName, OutputName) = ReadContract(session, source);
+        (InputName, OutputName, FixedInputSize) = ReadContract(session, source);
         Scale = ReadScale(session, source);
     }
 
@@ -53,6 +54,11 @@ public sealed class RealEsrganUpsampler : IDisposable
     public int Scale { get; }
     public int TileSize { get; }
     public int TilePad { get; }
+    /// <summary>
+    /// The input size of models exported without dynamic axes (Real-ESRGAN's own pytorch2onnx script gives 64×64), or
+    /// null. Such models are tiled with whole fixed windows (<see cref="TilePlan.Fixed"/>) instead of <see cref="TileSize"/>.
+    /// </summary>
+    public (int Width, int Height)? FixedInputSize { get; }
 
     public static RealEsrganUpsampler Open(string modelPath, SessionOptions options, int tileSize = DefaultTileSize, int tilePad = DefaultTilePad)
     {
@@ -161,29 +167,31 @@ public sealed class RealEsrganUpsampler : IDisposable
         int mod = Scale switch { 2 => 2, 1 => 4, _ => 1 };
         int paddedW = width + (mod - width % mod) % mod;
         int paddedH = height + (mod - height % mod) % mod;
+        if (FixedInputSize is { } window)
+        {
+            // A fixed-size model needs whole windows even from images smaller than one window.
+            paddedW = Math.Max(paddedW, window.Width);
+            paddedH = Math.Max(paddedH, window.Height);
+        }
         float[] padded = paddedW == width && paddedH == height ? planar : ReflectPad(planar, width, height, paddedW, paddedH);
 
         int s = Scale;
         int outW = paddedW * s, outH = paddedH * s;
         var output = new float[3L * outW * outH];
-        int tile = TileSize > 0 ? TileSize : Math.Max(paddedW, paddedH);
-        int pad = TileSize > 0 ? TilePad : 0;
-        int tilesX = (paddedW + tile - 1) / tile, tilesY = (paddedH + tile - 1) / tile;
+        var (columns, rows) = FixedInputSize is { } fixedSize
+            ? (TilePlan.Fixed(paddedW, fixedSize.Width, TilePad), TilePlan.Fixed(paddedH, fixedSize.Height, TilePad))
+            : (TilePlan.Reference(paddedW, TileSize, TilePad), TilePlan.Reference(paddedH, TileSize, TilePad));
 
         using var runOptions = new RunOptions();
         using var registration = cancellationToken.Register(() => runOptions.Terminate = true);
-        for (int ty = 0; ty < tilesY; ty++)
+        foreach (var row in rows)
         {
-            for (int tx = 0; tx < tilesX; tx++)
+            foreach (var column in columns)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                int x0 = tx * tile, x1 = Math.Min(x0 + tile, paddedW);
-                int y0 = ty * tile, y1 = Math.Min(y0 + tile, paddedH);
-                int px0 = Math.Max(x0 - pad, 0), px1 = Math.Min(x1 + pad, paddedW);
-                int py0 = Math.Max(y0 - pad, 0), py1 = Math.Min(y1 + pad, paddedH);
                 try
                 {
-                    RunTile(padded, paddedW, paddedH, px0, py0, px1 - px0, py1 - py0, x0 - px0, y0 - py0, x1 - x0, y1 - y0, output, outW, outH, x0, y0, runOptions);
+                    RunTile(padded, paddedW, paddedH, column, row, output, outW, outH, runOptions);
                 }
                 catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -195,10 +203,14 @@ public sealed class RealEsrganUpsampler : IDisposable
     }
 
     /// <summary>Runs one padded tile and copies its core into <paramref name="output"/>.</summary>
-    private unsafe void RunTile(float[] image, int imageW, int imageH, int tileX, int tileY, int tileW, int tileH,
-        int coreX, int coreY, int coreW, int coreH, float[] output, int outW, int outH, int x0, int y0, RunOptions runOptions)
+    private unsafe void RunTile(float[] image, int imageW, int imageH, TileSpan column, TileSpan row, float[] output, int outW, int outH, RunOptions runOptions)
     {
         int s = Scale;
+        int tileX = column.Window0, tileY = row.Window0;
+        int tileW = column.Window1 - column.Window0, tileH = row.Window1 - row.Window0;
+        int coreX = column.Core0 - column.Window0, coreY = row.Core0 - row.Window0;
+        int coreW = column.Core1 - column.Core0, coreH = row.Core1 - row.Core0;
+        int x0 = column.Core0, y0 = row.Core0;
         int tileOutW = tileW * s, tileOutH = tileH * s;
         int inLength = 3 * tileW * tileH, outLength = 3 * tileOutW * tileOutH;
         float[] tileIn = ArrayPool<float>.Shared.Rent(inLength);
@@ -239,8 +251,9 @@ public sealed class RealEsrganUpsampler : IDisposable
     }
 
     /// <summary>
-    /// torch's 'reflect' padding on the bottom and right (edge pixel not repeated). A 1-pixel axis cannot be
-    /// reflected (torch raises); it is replicated instead so tiny images still work.
+    /// torch's 'reflect' padding on the bottom and right (edge pixel not repeated). Beyond what one reflection reaches
+    /// (a 1-pixel axis, where torch raises, or a small image grown to a fixed model window) the first pixel is repeated;
+    /// that region is cropped off the result, so it only has to be finite and plausible.
     /// </summary>
     internal static float[] ReflectPad(float[] planar, int width, int height, int paddedW, int paddedH)
     {
@@ -259,7 +272,7 @@ public sealed class RealEsrganUpsampler : IDisposable
         return result;
     }
 
-    private static int Reflect(int i, int n) => i < n ? i : n == 1 ? 0 : 2 * (n - 1) - i;
+    private static int Reflect(int i, int n) => i < n ? i : Math.Max(2 * (n - 1) - i, 0);
 
     private static float[] Crop(float[] planar, int width, int height, int cropW, int cropH)
     {
@@ -274,7 +287,7 @@ public sealed class RealEsrganUpsampler : IDisposable
         return result;
     }
 
-    private static (string Input, string Output) ReadContract(InferenceSession session, string source)
+    private static (string Input, string Output, (int Width, int Height)? FixedSize) ReadContract(InferenceSession session, string source)
     {
         if (session.InputMetadata.Count != 1)
         {
@@ -284,15 +297,16 @@ public sealed class RealEsrganUpsampler : IDisposable
         var (outputName, output) = session.OutputMetadata.First();
         CheckImage(source, "input", inputName, input);
         CheckImage(source, "output", outputName, output);
-        if (input.Dimensions[2] > 0 || input.Dimensions[3] > 0)
+        var dims = input.Dimensions;
+        if ((dims[2] > 0) != (dims[3] > 0))
         {
-            throw new ModelContractException($"Cannot use '{source}' as a Real-ESRGAN upsampler: input '{inputName}' has fixed spatial size {Shape.Describe(input)}; tiling needs free H and W (export with dynamic axes).");
+            throw new ModelContractException($"Cannot use '{source}' as a Real-ESRGAN upsampler: input '{inputName}' {Shape.Describe(input)} fixes only one of height and width; expected both free or both fixed.");
         }
-        if (input.Dimensions[0] > 1)
+        if (dims[0] > 1)
         {
-            throw new ModelContractException($"Cannot use '{source}' as a Real-ESRGAN upsampler: input '{inputName}' has fixed batch {input.Dimensions[0]}, expected 1 or dynamic.");
+            throw new ModelContractException($"Cannot use '{source}' as a Real-ESRGAN upsampler: input '{inputName}' has fixed batch {dims[0]}, expected 1 or dynamic.");
         }
-        return (inputName, outputName);
+        return (inputName, outputName, dims[2] > 0 ? (dims[3], dims[2]) : null);
     }
 
     private static void CheckImage(string source, string role, string name, NodeMetadata meta)
@@ -313,17 +327,18 @@ public sealed class RealEsrganUpsampler : IDisposable
             }
             return declared;
         }
-        // Free H and W (checked above): run a small probe and measure.
-        var probe = new float[3 * ProbeSize * ProbeSize];
-        using var inValue = OrtValue.CreateTensorValueFromMemory(probe, [1, 3, ProbeSize, ProbeSize]);
+        // No declared scale: run a zero probe (16×16, or the fixed input size) and measure what comes out.
+        var (probeW, probeH) = FixedInputSize ?? (ProbeSize, ProbeSize);
+        var probe = new float[3 * probeW * probeH];
+        using var inValue = OrtValue.CreateTensorValueFromMemory(probe, [1, 3, probeH, probeW]);
         using var runOptions = new RunOptions();
         using var results = session.Run(runOptions, [InputName], [inValue], [OutputName]);
         long[] shape = results[0].GetTensorTypeAndShape().Shape;
-        if (shape.Length != 4 || shape[2] != shape[3] || shape[2] % ProbeSize != 0 || shape[2] < ProbeSize)
+        if (shape.Length != 4 || shape[2] % probeH != 0 || shape[3] % probeW != 0 || shape[2] < probeH || shape[2] / probeH != shape[3] / probeW)
         {
-            throw new ModelContractException($"Model '{source}' turned a {ProbeSize}×{ProbeSize} probe into [{string.Join(",", shape)}], expected [1,3,{ProbeSize}·s,{ProbeSize}·s] for an integer scale s.");
+            throw new ModelContractException($"Model '{source}' turned a {probeW}×{probeH} probe into [{string.Join(",", shape)}], expected [1,3,{probeH}·s,{probeW}·s] for an integer scale s.");
         }
-        return (int)(shape[2] / ProbeSize);
+        return (int)(shape[2] / probeH);
     }
 
     private static void CheckTiling(int tileSize, int tilePad)

@@ -117,6 +117,69 @@ public sealed class RealEsrganUpsamplerTests : IDisposable
         Assert.Contains(tiledResult.Pixels, v => v > 0f && v < 255f);
     }
 
+    [Theory]
+    [InlineData(61, 45)] // several fixed windows per axis, the last ones slid back inside the image
+    [InlineData(24, 30)] // exactly one window wide
+    public void Fixed_size_model_gives_the_untiled_result_of_the_free_size_model(int width, int height)
+    {
+        // Real-ESRGAN's own export script fixes the input at 64×64; here a 24×24 export of the same convolution.
+        using var fixedSize = Open(FakeUpsamplers.ConvolutionUpsampler(2, fixedSize: 24), 400, 40);
+        using var whole = Open(FakeUpsamplers.ConvolutionUpsampler(2), 0, 0);
+        var image = RandomImage(width, height, seed: width + height);
+
+        var result = fixedSize.Upscale(image, 2);
+
+        Assert.Equal((24, 24), fixedSize.FixedInputSize);
+        Assert.Equal(2, fixedSize.Scale);
+        Assert.Equal(whole.Upscale(image, 2).Pixels, result.Pixels);
+    }
+
+    [Fact]
+    public void Fixed_size_model_handles_images_smaller_than_its_window()
+    {
+        using var upsampler = Open(FakeUpsamplers.NearestX2(fixedSize: 24), 400, 40);
+        var image = RandomImage(10, 7, seed: 13, alpha: true);
+
+        var result = upsampler.Upscale(image, 2);
+
+        Assert.Equal((20, 14), (result.Width, result.Height));
+        for (int y = 0; y < 14; y++)
+        {
+            for (int x = 0; x < 20; x++)
+            {
+                float source = image.Pixels[((y / 2) * 10 + x / 2) * 3];
+                Assert.Equal(Math.Clamp(source / 255f, 0f, 1f) * 255f, result.Pixels[(y * 20 + x) * 3]);
+                Assert.Equal(image.Alpha![(y / 2) * 10 + x / 2], result.Alpha![y * 20 + x], 0.001f);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(61, 24, 40)]
+    [InlineData(64, 64, 16)]
+    [InlineData(200, 64, 16)]
+    [InlineData(24, 24, 40)]
+    public void Fixed_windows_cover_the_axis_with_context_around_every_core(int size, int window, int tilePad)
+    {
+        var spans = TilePlan.Fixed(size, window, tilePad);
+        int pad = Math.Min(tilePad, window / 4);
+
+        Assert.Equal(0, spans[0].Core0);
+        Assert.Equal(size, spans[^1].Core1);
+        for (int i = 0; i < spans.Length; i++)
+        {
+            var span = spans[i];
+            Assert.Equal(window, span.Window1 - span.Window0);
+            Assert.InRange(span.Window0, 0, size - window);
+            Assert.True(span.Core0 - span.Window0 >= pad || span.Window0 == 0, $"tile {i}: {span}");
+            Assert.True(span.Window1 - span.Core1 >= pad || span.Window1 == size, $"tile {i}: {span}");
+            if (i > 0)
+            {
+                Assert.Equal(spans[i - 1].Core1, span.Core0);
+            }
+        }
+    }
+
     [Fact]
     public void Tiles_without_enough_context_differ_which_is_why_the_pad_exists()
     {
@@ -186,15 +249,15 @@ public sealed class RealEsrganUpsamplerTests : IDisposable
     {
         var twoInputs = FakeUpsamplers.NearestX2();
         twoInputs.AddInput("extra", OnnxElementType.Float, 1);
-        var fixedSize = new OnnxGraph("fixed");
-        fixedSize.Alias(fixedSize.AddInput("input", OnnxElementType.Float, 1, 3, 64, 64), "output");
-        fixedSize.AddOutput("output", OnnxElementType.Float, 1, 3, 64, 64);
+        var halfFixed = new OnnxGraph("half_fixed");
+        halfFixed.Alias(halfFixed.AddInput("input", OnnxElementType.Float, 1, 3, 64, "W"), "output");
+        halfFixed.AddOutput("output", OnnxElementType.Float, 1, 3, 64, "W");
         var grey = new OnnxGraph("grey");
         grey.Alias(grey.AddInput("input", OnnxElementType.Float, 1, 1, "H", "W"), "output");
         grey.AddOutput("output", OnnxElementType.Float, 1, 1, "H", "W");
 
         Assert.Contains("2 inputs ('input', 'extra')", Assert.Throws<ModelContractException>(() => Open(twoInputs, 400, 40)).Message);
-        Assert.Contains("fixed spatial size [1,3,64,64]", Assert.Throws<ModelContractException>(() => Open(fixedSize, 400, 40)).Message);
+        Assert.Contains("[1,3,64,W] fixes only one of height and width", Assert.Throws<ModelContractException>(() => Open(halfFixed, 400, 40)).Message);
         Assert.Contains("input 'input' is float [1,1,H,W], expected float [1,3,H,W]", Assert.Throws<ModelContractException>(() => Open(grey, 400, 40)).Message);
     }
 
