@@ -127,6 +127,31 @@ internal static class ContainerIntegrity
         }
     }
 
+    /// <summary>
+    /// Whether a PNG has a tRNS (transparency) chunk. ImageSharp 2.x reports HasTransparency = false for a palette
+    /// PNG whose palette carries alpha in tRNS, yet decodes the transparency: the header facts must say alpha too.
+    /// tRNS must come before the image data, so the walk stops at the first IDAT.
+    /// </summary>
+    public static bool PngHasTransparencyChunk(ReadOnlySpan<byte> data)
+    {
+        var position = 8;
+        while (position + 8 <= data.Length)
+        {
+            var length = BinaryPrimitives.ReadUInt32BigEndian(data[position..]);
+            var type = data.Slice(position + 4, 4);
+            if (type.SequenceEqual("tRNS"u8))
+            {
+                return true;
+            }
+            if (type.SequenceEqual("IDAT"u8) || length > int.MaxValue - 12 || position + 12L + length > data.Length)
+            {
+                return false;
+            }
+            position += 12 + (int)length;
+        }
+        return false;
+    }
+
     private static string? FindWebpProblem(ReadOnlySpan<byte> data)
     {
         if (data.Length < 12 || !data[..4].SequenceEqual("RIFF"u8) || !data.Slice(8, 4).SequenceEqual("WEBP"u8))

@@ -100,7 +100,7 @@ public sealed class ImageDecoder
             throw NotDecodable($"its {detected.Name} header gives no image size");
         }
 
-        var header = DescribeHeader(fileFormat.Value, info);
+        var header = DescribeHeader(fileFormat.Value, info, data);
         EnforceDimensions(header, limits);
 
         var structuralProblem = ContainerIntegrity.FindStructuralProblem(header.Format, data);
@@ -111,7 +111,7 @@ public sealed class ImageDecoder
         return header;
     }
 
-    private static ImageHeader DescribeHeader(ImageFileFormat format, IImageInfo info)
+    private static ImageHeader DescribeHeader(ImageFileFormat format, IImageInfo info, ReadOnlySpan<byte> data)
     {
         var orientation = ReadOrientation(info);
         var swapsSides = orientation >= 5;
@@ -123,7 +123,9 @@ public sealed class ImageDecoder
             case ImageFileFormat.Png:
                 var png = info.Metadata.GetPngMetadata();
                 bitDepth = png.BitDepth == PngBitDepth.Bit16 ? 16 : 8;
-                hasAlpha = png.ColorType is PngColorType.RgbWithAlpha or PngColorType.GrayscaleWithAlpha || png.HasTransparency;
+                hasAlpha = png.ColorType is PngColorType.RgbWithAlpha or PngColorType.GrayscaleWithAlpha
+                    || png.HasTransparency
+                    || ContainerIntegrity.PngHasTransparencyChunk(data);
                 greyFormat = png.ColorType is PngColorType.Grayscale or PngColorType.GrayscaleWithAlpha;
                 break;
             case ImageFileFormat.Jpeg:
