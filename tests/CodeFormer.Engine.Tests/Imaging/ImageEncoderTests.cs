@@ -130,6 +130,40 @@ public sealed class ImageEncoderTests
     }
 
     [Fact]
+    public void Sixteen_bit_png_round_trip_keeps_fractions()
+    {
+        var original = FractionalImage(11, 7);
+
+        var decoded = _decoder.Decode(_encoder.Encode(original, ImageFileFormat.Png, pngBitDepth: 16));
+
+        Assert.Equal(16, decoded.BitDepth);
+        for (var i = 0; i < original.Pixels.Length; i++)
+        {
+            // Half a 16-bit level is 0.5/257 of an 8-bit level.
+            Assert.InRange(Math.Abs(decoded.Image.Pixels[i] - original.Pixels[i]), 0f, 0.5f / 257f + 1e-4f);
+        }
+    }
+
+    [Fact]
+    public void Sixteen_bit_png_clamps_and_keeps_grey_and_alpha()
+    {
+        var image = new RgbImage(2, 1, [300f, 300f, 300f, 100.25f, 100.25f, 100.25f]) { Alpha = [-5f, 127.5f] };
+
+        var grey = _decoder.Decode(_encoder.Encode(image, ImageFileFormat.Png, greyscale: true, pngBitDepth: 16));
+        var colour = _decoder.Decode(_encoder.Encode(image, ImageFileFormat.Png, pngBitDepth: 16));
+
+        Assert.True(grey.SourceIsGreyscaleFormat);
+        Assert.Equal(16, grey.BitDepth);
+        Assert.Equal(255f, grey.Image.Pixels[0], 3);
+        // The reference's luma weights sum to 0.9999, so a grey 100.25 becomes 100.24.
+        Assert.Equal(0.9999f * 100.25f, grey.Image.Pixels[3], 2);
+        Assert.Equal(0f, grey.Image.Alpha![0]);
+        Assert.Equal(127.5f, grey.Image.Alpha[1], 2);
+        Assert.Equal(new[] { 255f, 255f, 255f }, colour.Image.Pixels[..3]);
+        Assert.Equal(100.25f, colour.Image.Pixels[4], 2);
+    }
+
+    [Fact]
     public void Bad_arguments_are_named()
     {
         var image = new RgbImage(2, 2);
@@ -139,6 +173,10 @@ public sealed class ImageEncoderTests
         var wrongAlpha = new RgbImage(2, 2) { Alpha = new float[3] };
         var alpha = Assert.Throws<ArgumentException>(() => _encoder.Encode(wrongAlpha, ImageFileFormat.Png));
         Assert.Contains("needs 4 values, got 3", alpha.Message);
+
+        var deepJpeg = Assert.Throws<ArgumentException>(() => _encoder.Encode(image, ImageFileFormat.Jpeg, pngBitDepth: 16));
+        Assert.Contains("only as PNG", deepJpeg.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => _encoder.Encode(image, ImageFileFormat.Png, pngBitDepth: 12));
     }
 
     [Theory]
