@@ -10,8 +10,9 @@ public static class GaussianBlur
 {
     /// <summary>
     /// <c>cv2.getGaussianKernel(size, sigma, CV_32F)</c>. With sigma ≤ 0 it is "auto":
-    /// σ = 0.3·((size − 1)·0.5 − 1) + 0.8, except that odd sizes up to 7 use OpenCV's fixed binomial tables
-    /// (1), (¼ ½ ¼), (1 4 6 4 1)/16, (1 7 14 18 14 7 1)/64 — paste-back hits these for faces 20–80 px wide.
+    /// σ = 0.3·((size − 1)·0.5 − 1) + 0.8, except that odd sizes up to 9 use OpenCV 4's fixed tables
+    /// (1), (¼ ½ ¼), (1 4 6 4 1)/16, (1 7 14 18 14 7 1)/64, (4 13 30 51 60 51 30 13 4)/256 — paste-back hits these
+    /// for faces 20–100 px wide (checked against cv2.getGaussianKernel of OpenCV 4.6).
     /// </summary>
     public static float[] Kernel(int size, double sigma)
     {
@@ -19,13 +20,14 @@ public static class GaussianBlur
         {
             throw new ArgumentOutOfRangeException(nameof(size), $"Gaussian kernel size must be odd and positive, got {size}.");
         }
-        float[]? fixedKernel = sigma <= 0 && size <= 7
+        float[]? fixedKernel = sigma <= 0 && size <= 9
             ? size switch
             {
                 1 => [1f],
                 3 => [0.25f, 0.5f, 0.25f],
                 5 => [0.0625f, 0.25f, 0.375f, 0.25f, 0.0625f],
-                _ => [0.03125f, 0.109375f, 0.21875f, 0.28125f, 0.21875f, 0.109375f, 0.03125f],
+                7 => [0.03125f, 0.109375f, 0.21875f, 0.28125f, 0.21875f, 0.109375f, 0.03125f],
+                _ => [4f / 256, 13f / 256, 30f / 256, 51f / 256, 60f / 256, 51f / 256, 30f / 256, 13f / 256, 4f / 256],
             }
             : null;
         double s = sigma > 0 ? sigma : AutoSigma(size);
