@@ -1,0 +1,216 @@
+namespace CodeFormer.Engine.Imaging;
+
+/// <summary>
+/// Resizing that reproduces OpenCV's <c>cv2.resize</c> on float images, because the reference pipeline
+/// (detector input sizing, small-image upscaling) is defined in terms of it:
+/// <list type="bullet">
+/// <item><see cref="ResizeBilinear"/> = INTER_LINEAR: half-pixel centres, sx = (dx+0.5)·scale−0.5, borders replicated.</item>
+/// <item><see cref="ResizeArea"/> = INTER_AREA: when shrinking, each output pixel is the coverage-weighted mean of
+/// the source pixels under it (fractional coverage at the cell edges); when enlarging, OpenCV switches to a
+/// bilinear variant with its own phase (sx = ⌊dx·scale⌋, weight = frac((dx+1) − (sx+1)/scale)), which is mimicked here.</item>
+/// </list>
+/// Both are separable: a horizontal pass over every source row, then a vertical pass, each parallel over rows.
+/// The alpha plane, when present, is resized with the same kernel.
+/// </summary>
+public static class ImageResizer
+{
+    public static RgbImage ResizeBilinear(RgbImage src, int width, int height)
+    {
+        ArgumentNullException.ThrowIfNull(src);
+        ValidateSize(width, height);
+        var xs = AxisWeights.Linear(src.Width, width);
+        var ys = AxisWeights.Linear(src.Height, height);
+        return Resize(src, width, height, xs, ys);
+    }
+
+    public static RgbImage ResizeArea(RgbImage src, int width, int height)
+    {
+        ArgumentNullException.ThrowIfNull(src);
+        ValidateSize(width, height);
+        // OpenCV uses true area averaging only when neither axis is enlarged; otherwise both axes use the
+        // "area-phase" bilinear kernel (resize.cpp, the INTER_AREA branch of the generic resize).
+        bool shrinking = width <= src.Width && height <= src.Height;
+        var xs = shrinking ? AxisWeights.Area(src.Width, width) : AxisWeights.AreaPhaseLinear(src.Width, width);
+        var ys = shrinking ? AxisWeights.Area(src.Height, height) : AxisWeights.AreaPhaseLinear(src.Height, height);
+        return Resize(src, width, height, xs, ys);
+    }
+
+    /// <summary>Bilinear (INTER_LINEAR) resize of a single float plane of <paramref name="w"/>×<paramref name="h"/>.</summary>
+    public static float[] ResizePlaneBilinear(float[] plane, int w, int h, int newW, int newH)
+    {
+        ArgumentNullException.ThrowIfNull(plane);
+        ValidateSize(w, h);
+        ValidateSize(newW, newH);
+        if (plane.Length != (long)w * h)
+        {
+            throw new ArgumentException($"A {w}×{h} plane needs {(long)w * h} values, got {plane.Length}.", nameof(plane));
+        }
+        return ResizeInterleaved(plane, w, h, 1, newW, newH, AxisWeights.Linear(w, newW), AxisWeights.Linear(h, newH));
+    }
+
+    private static void ValidateSize(int width, int height)
+    {
+        if (width <= 0 || height <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(width), $"Target size {width}×{height} is not positive.");
+        }
+        if ((long)width * height * 3 > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(width), $"Target size {width}×{height} is too large for one image.");
+        }
+    }
+
+    private static RgbImage Resize(RgbImage src, int width, int height, AxisWeights xs, AxisWeights ys)
+    {
+        var pixels = ResizeInterleaved(src.Pixels, src.Width, src.Height, 3, width, height, xs, ys);
+        var alpha = src.Alpha is null ? null : ResizeInterleaved(src.Alpha, src.Width, src.Height, 1, width, height, xs, ys);
+        return new RgbImage(width, height, pixels) { Alpha = alpha };
+    }
+
+    private static float[] ResizeInterleaved(
+        float[] src, int srcW, int srcH, int channels, int dstW, int dstH, AxisWeights xs, AxisWeights ys)
+    {
+        // Horizontal pass: every source row to dstW columns.
+        var rows = new float[(long)srcH * dstW * channels];
+        Parallel.For(0, srcH, sy =>
+        {
+            int srcRow = sy * srcW * channels;
+            int dstRow = sy * dstW * channels;
+            for (int dx = 0; dx < dstW; dx++)
+            {
+                int first = xs.Start[dx], last = xs.Start[dx + 1];
+                for (int c = 0; c < channels; c++)
+                {
+                    float sum = 0;
+                    for (int k = first; k < last; k++)
+                    {
+                        sum += src[srcRow + xs.Index[k] * channels + c] * xs.Weight[k];
+                    }
+                    rows[dstRow + dx * channels + c] = sum;
+                }
+            }
+        });
+
+        // Vertical pass: combine the horizontally resized rows.
+        var dst = new float[(long)dstW * dstH * channels];
+        int rowLength = dstW * channels;
+        Parallel.For(0, dstH, dy =>
+        {
+            int first = ys.Start[dy], last = ys.Start[dy + 1];
+            var target = dst.AsSpan(dy * rowLength, rowLength);
+            for (int k = first; k < last; k++)
+            {
+                var source = rows.AsSpan(ys.Index[k] * rowLength, rowLength);
+                float weight = ys.Weight[k];
+                for (int i = 0; i < rowLength; i++)
+                {
+                    target[i] += source[i] * weight;
+                }
+            }
+        });
+        return dst;
+    }
+
+    /// <summary>For each output index along one axis, the source indices and weights that make it (CSR layout).</summary>
+    private sealed class AxisWeights
+    {
+        public required int[] Start { get; init; }
+        public required int[] Index { get; init; }
+        public required float[] Weight { get; init; }
+
+        /// <summary>INTER_LINEAR: half-pixel centres; outside the image the edge pixel is used with weight 1.</summary>
+        public static AxisWeights Linear(int srcSize, int dstSize)
+        {
+            double scale = (double)srcSize / dstSize;
+            return TwoTap(dstSize, dx =>
+            {
+                float f = (float)((dx + 0.5) * scale - 0.5);
+                int sx = (int)MathF.Floor(f);
+                f -= sx;
+                return (sx, f);
+            }, srcSize);
+        }
+
+        /// <summary>The kernel OpenCV's INTER_AREA uses when enlarging (resize.cpp, area_mode in the generic path).</summary>
+        public static AxisWeights AreaPhaseLinear(int srcSize, int dstSize)
+        {
+            double scale = (double)srcSize / dstSize;
+            double inverseScale = (double)dstSize / srcSize;
+            return TwoTap(dstSize, dx =>
+            {
+                int sx = (int)Math.Floor(dx * scale);
+                float f = (float)((dx + 1) - (sx + 1) * inverseScale);
+                f = f <= 0 ? 0f : f - MathF.Floor(f);
+                return (sx, f);
+            }, srcSize);
+        }
+
+        private static AxisWeights TwoTap(int dstSize, Func<int, (int Source, float Fraction)> phase, int srcSize)
+        {
+            var start = new int[dstSize + 1];
+            var index = new int[dstSize * 2];
+            var weight = new float[dstSize * 2];
+            for (int dx = 0; dx < dstSize; dx++)
+            {
+                var (sx, f) = phase(dx);
+                // OpenCV: left of the first pixel or right of the last, the edge pixel is taken whole.
+                if (sx < 0)
+                {
+                    sx = 0;
+                    f = 0;
+                }
+                if (sx >= srcSize - 1)
+                {
+                    sx = srcSize - 1;
+                    f = 0;
+                }
+                start[dx] = dx * 2;
+                index[dx * 2] = sx;
+                weight[dx * 2] = 1 - f;
+                index[dx * 2 + 1] = Math.Min(sx + 1, srcSize - 1);
+                weight[dx * 2 + 1] = f;
+            }
+            start[dstSize] = dstSize * 2;
+            return new AxisWeights { Start = start, Index = index, Weight = weight };
+        }
+
+        /// <summary>
+        /// INTER_AREA shrinking, as OpenCV's computeResizeAreaTab: output cell dx covers [dx·scale, (dx+1)·scale)
+        /// of the source; each source pixel contributes its covered fraction divided by the cell width.
+        /// </summary>
+        public static AxisWeights Area(int srcSize, int dstSize)
+        {
+            double scale = (double)srcSize / dstSize;
+            var start = new int[dstSize + 1];
+            var index = new List<int>(srcSize + 2 * dstSize);
+            var weight = new List<float>(srcSize + 2 * dstSize);
+            for (int dx = 0; dx < dstSize; dx++)
+            {
+                start[dx] = index.Count;
+                double fsx1 = dx * scale;
+                double fsx2 = fsx1 + scale;
+                double cellWidth = Math.Min(scale, srcSize - fsx1);
+                int sx1 = (int)Math.Ceiling(fsx1);
+                int sx2 = Math.Min((int)Math.Floor(fsx2), srcSize - 1);
+                sx1 = Math.Min(sx1, sx2);
+                if (sx1 - fsx1 > 1e-3)
+                {
+                    index.Add(sx1 - 1);
+                    weight.Add((float)((sx1 - fsx1) / cellWidth));
+                }
+                for (int sx = sx1; sx < sx2; sx++)
+                {
+                    index.Add(sx);
+                    weight.Add((float)(1.0 / cellWidth));
+                }
+                if (fsx2 - sx2 > 1e-3)
+                {
+                    index.Add(sx2);
+                    weight.Add((float)(Math.Min(Math.Min(fsx2 - sx2, 1.0), cellWidth) / cellWidth));
+                }
+            }
+            start[dstSize] = index.Count;
+            return new AxisWeights { Start = start, Index = index.ToArray(), Weight = weight.ToArray() };
+        }
+    }
+}
