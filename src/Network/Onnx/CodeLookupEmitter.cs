@@ -63,11 +63,13 @@ internal sealed class CodeLookupEmitter(GraphOps ops, CodeFormerArchitecture arc
             ops.SliceRows(packedBias, part * _dim, (part + 1) * _dim, $"{prefix}/b_{name}"),
             $"{prefix}/{name}");
 
-        string q = SplitHeads(Project(queryKeyInput, 0, "q"), $"{prefix}/q_heads", 0, 2, 1, 3);   // [N, H, T, hd]
+        // PyTorch scales q by hd^-1/2 before the product, as here.
+        string scaledQ = ops.Mul(Project(queryKeyInput, 0, "q"), ops.Scalar((float)Math.Pow(_headDim, -0.5)), $"{prefix}/q_scaled");
+        string q = SplitHeads(scaledQ, $"{prefix}/q_heads", 0, 2, 1, 3);                        // [N, H, T, hd]
         string k = SplitHeads(Project(queryKeyInput, 1, "k"), $"{prefix}/k_heads", 0, 2, 3, 1);   // [N, H, hd, T]
         string v = SplitHeads(Project(valueInput, 2, "v"), $"{prefix}/v_heads", 0, 2, 1, 3);      // [N, H, T, hd]
 
-        string scores = ops.Mul(ops.Op("MatMul", $"{prefix}/qk", q, k), ops.Scalar((float)Math.Pow(_headDim, -0.5)), $"{prefix}/scores");
+        string scores = ops.Op("MatMul", $"{prefix}/scores", q, k);
         string weights = ops.Op("Softmax", $"{prefix}/attention", [scores], OnnxAttribute.Of("axis", -1L));
         string context = ops.Op("MatMul", $"{prefix}/context", weights, v);
         string merged = ops.Reshape(ops.Transpose(context, $"{prefix}/context_t", 0, 2, 1, 3), $"{prefix}/merged", 0, _tokens, _dim);
@@ -80,15 +82,23 @@ internal sealed class CodeLookupEmitter(GraphOps ops, CodeFormerArchitecture arc
 
     /// <summary>
     /// AdaIN: (q − mean_q) / std_q · std_lq + mean_lq per channel, with std = √(unbiased variance over H·W + 1e-5)
-    /// for both features, as the reference's calc_mean_std computes it.
+    /// for both features, as the reference's calc_mean_std computes it. A float16 graph still computes
+    /// these statistics in float32: squares of large latent values would overflow half precision, and the
+    /// latent map is small (E × L × L) so the casts cost nothing measurable.
     /// </summary>
     private string AdaIn(string content, string style)
     {
+        content = ToFloat32(content, "adain/content_f32");
+        style = ToFloat32(style, "adain/style_f32");
         var (contentMean, contentStd) = MeanStd(content, "adain/content");
         var (styleMean, styleStd) = MeanStd(style, "adain/style");
         string normalized = ops.Div(ops.Sub(content, contentMean, "adain/centered"), contentStd, "adain/normalized");
-        return ops.Add(ops.Mul(normalized, styleStd, "adain/scaled"), styleMean, "adain/out");
+        string result = ops.Add(ops.Mul(normalized, styleStd, "adain/scaled"), styleMean, "adain/out");
+        return ops.ComputeType == OnnxElementType.Float ? result : ops.Cast(result, ops.ComputeType, "adain/out_compute");
     }
+
+    private string ToFloat32(string x, string hint)
+        => ops.ComputeType == OnnxElementType.Float ? x : ops.Cast(x, OnnxElementType.Float, hint);
 
     private (string Mean, string Std) MeanStd(string x, string hint)
     {
@@ -99,8 +109,8 @@ internal sealed class CodeLookupEmitter(GraphOps ops, CodeFormerArchitecture arc
         string centered = ops.Sub(x, mean, $"{hint}/centered");
         string biasedVariance = ops.Op("ReduceMean", $"{hint}/biased_var", [ops.Mul(centered, centered, $"{hint}/squared")], axes, keepDims);
         // torch.var is unbiased: Σ(x − mean)² / (HW − 1) = biased variance · HW / (HW − 1).
-        string variance = ops.Mul(biasedVariance, ops.Scalar((float)count / (count - 1)), $"{hint}/var");
-        string std = ops.Op("Sqrt", $"{hint}/std", ops.Add(variance, ops.Scalar((float)CodeFormerArchitecture.AdaInEpsilon), $"{hint}/var_eps"));
-        return (mean, std);
+        string variance = ops.Mul(biasedVariance, ops.FilledOf(OnnxElementType.Float, (float)count / (count - 1)), $"{hint}/var");
+        string withEpsilon = ops.Add(variance, ops.FilledOf(OnnxElementType.Float, (float)CodeFormerArchitecture.AdaInEpsilon), $"{hint}/var_eps");
+        return (mean, ops.Op("Sqrt", $"{hint}/std", withEpsilon));
     }
 }

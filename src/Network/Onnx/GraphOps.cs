@@ -70,17 +70,23 @@ internal sealed class GraphOps
     }
 
     /// <summary>A constant tensor of the compute type filled with one value (scalars: <paramref name="dims"/> empty).</summary>
-    public string Filled(float value, params long[] dims)
+    public string Filled(float value, params long[] dims) => FilledOf(ComputeType, value, dims);
+
+    /// <summary>A constant tensor of a float type filled with one value (cached: each distinct constant exists once).</summary>
+    public string FilledOf(OnnxElementType type, float value, params long[] dims)
     {
-        string key = $"{ComputeType}:{value:R}:[{string.Join(",", dims)}]";
+        string key = $"{type}:{value:R}:[{string.Join(",", dims)}]";
         if (!_constants.TryGetValue(key, out var name))
         {
             long count = dims.Aggregate(1L, (n, d) => n * d);
             var values = Enumerable.Repeat(value, checked((int)count)).ToArray();
-            var tensor = ComputeType == OnnxElementType.Float16
-                ? OnnxTensor.FromFloatsAsHalf("unused", dims, values)
-                : OnnxTensor.FromFloats("unused", dims, values);
-            name = Graph.AddConstant(ConstantPrefix + "value", ComputeType, dims, tensor.RawData);
+            var tensor = type switch
+            {
+                OnnxElementType.Float16 => OnnxTensor.FromFloatsAsHalf("unused", dims, values),
+                OnnxElementType.Float => OnnxTensor.FromFloats("unused", dims, values),
+                _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Only float and float16 constants are filled."),
+            };
+            name = Graph.AddConstant(ConstantPrefix + "value", type, dims, tensor.RawData);
             _constants[key] = name;
         }
         return name;

@@ -44,11 +44,13 @@ internal sealed class VqganBlockEmitter(GraphOps ops)
         string q = ops.Conv(h, $"{prefix}.q", kernel: 1);
         string k = ops.Conv(h, $"{prefix}.k", kernel: 1);
         string v = ops.Conv(h, $"{prefix}.v", kernel: 1);
-        string queries = ops.Transpose(ops.Reshape(q, $"{prefix}/q_flat", 0, channels, -1), $"{prefix}/q_rows", 0, 2, 1);
+        // scores[n, i, j] = q_i · k_j · C^-1/2; softmax over the keys j. The reference scales the product;
+        // scaling q first is the same arithmetic and keeps the dot products inside float16 range.
+        string scaledQ = ops.Mul(q, ops.Scalar((float)Math.Pow(channels, -0.5)), $"{prefix}/q_scaled");
+        string queries = ops.Transpose(ops.Reshape(scaledQ, $"{prefix}/q_flat", 0, channels, -1), $"{prefix}/q_rows", 0, 2, 1);
         string keys = ops.Reshape(k, $"{prefix}/k_flat", 0, channels, -1);
         string values = ops.Reshape(v, $"{prefix}/v_flat", 0, channels, -1);
-        // scores[n, i, j] = q_i · k_j · C^-1/2; softmax over the keys j.
-        string scores = ops.Mul(ops.Op("MatMul", $"{prefix}/qk", queries, keys), ops.Scalar((float)Math.Pow(channels, -0.5)), $"{prefix}/scores");
+        string scores = ops.Op("MatMul", $"{prefix}/scores", queries, keys);
         string weights = ops.Op("Softmax", $"{prefix}/attention", [scores], OnnxAttribute.Of("axis", 2L));
         // out[n, c, i] = Σ_j v[n, c, j] · weights[n, i, j]
         string attended = ops.Op("MatMul", $"{prefix}/attended", values, ops.Transpose(weights, $"{prefix}/attention_t", 0, 2, 1));
