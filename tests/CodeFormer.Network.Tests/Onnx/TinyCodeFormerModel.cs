@@ -13,14 +13,23 @@ internal sealed class TinyCodeFormerModel : IDisposable
 
     private readonly InferenceSession _session;
 
-    public TinyCodeFormerModel(CodeFormerExportOptions options, ulong seed = 7)
+    /// <param name="rewrite">Optional test-side rewrite of the exported graph; the session then runs it without ORT graph optimisations, exactly as written.</param>
+    public TinyCodeFormerModel(CodeFormerExportOptions options, ulong seed = 7, Func<OnnxGraph, OnnxGraph>? rewrite = null)
     {
         Options = options;
         Weights = RandomWeights.Create(new ParameterLayout(new NetworkLayout(Architecture)), seed);
         Graph = CodeFormerOnnxExporter.BuildGraph(Architecture, Weights, options);
+        if (rewrite is not null)
+        {
+            Graph = rewrite(Graph);
+        }
         using var stream = new MemoryStream();
         OnnxModelWriter.Write(Graph, stream);
         using var sessionOptions = new SessionOptions { IntraOpNumThreads = 2 };
+        if (rewrite is not null)
+        {
+            sessionOptions.GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL;
+        }
         _session = new InferenceSession(stream.ToArray(), sessionOptions);
     }
 
