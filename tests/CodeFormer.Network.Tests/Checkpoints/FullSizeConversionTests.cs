@@ -12,6 +12,7 @@ namespace CodeFormer.Network.Tests.Checkpoints;
 /// the engine's tests; here the point is that the reader, validation and exporter cope with the real
 /// scale (file sizes, 2 GB protobuf limit, memory) and produce the contract's inputs and outputs.
 /// </summary>
+[Collection(FullSizeModelCollection.Name)]
 public sealed class FullSizeConversionTests(ITestOutputHelper output)
 {
     [Fact]
