@@ -60,6 +60,30 @@ public sealed class ImageDecoder
         return Decode(buffer.ToArray(), limits, cancellationToken);
     }
 
+    /// <summary>
+    /// Reads the stream asynchronously (a blob or request body), under the same MaxBytes bound, then decodes.
+    /// Decoding itself is CPU work and runs on the calling thread.
+    /// </summary>
+    public async Task<DecodedImage> DecodeAsync(Stream stream, ImageLimits? limits = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        limits ??= ImageLimits.Default;
+        limits.Validate();
+        if (stream.CanSeek)
+        {
+            RejectIfTooManyBytes(stream.Length - stream.Position, limits);
+        }
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            buffer.Write(chunk, 0, read);
+            RejectIfTooManyBytes(buffer.Length, limits);
+        }
+        return Decode(buffer.ToArray(), limits, cancellationToken);
+    }
+
     private static ImageHeader Inspect(byte[] data, ImageLimits limits, CancellationToken cancellationToken, out IImageDecoder decoder)
     {
         limits.Validate();
