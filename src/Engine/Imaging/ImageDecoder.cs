@@ -22,6 +22,7 @@ public sealed class ImageDecoder
         return Inspect(data, limits ?? ImageLimits.Default, cancellationToken, out _);
     }
 
+    /// <summary>Checks the limits on the header, then decodes, applies EXIF orientation and converts to float RGB 0..255.</summary>
     public DecodedImage Decode(byte[] data, ImageLimits? limits = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -38,7 +39,7 @@ public sealed class ImageDecoder
         return Decode(data.ToArray(), limits, cancellationToken);
     }
 
-    /// <summary>Reads the stream (at most MaxBytes + 1 bytes, so an endless stream cannot exhaust memory) and decodes it.</summary>
+    /// <summary>Reads the stream, stopping as soon as more than MaxBytes arrived (an endless stream cannot exhaust memory), and decodes it.</summary>
     public DecodedImage Decode(Stream stream, ImageLimits? limits = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stream);
