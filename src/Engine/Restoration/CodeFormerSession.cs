@@ -1,5 +1,6 @@
 using System.Buffers;
 using CodeFormer.Engine.Runtime;
+using CodeFormer.Network.Onnx;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -33,7 +34,6 @@ public sealed class CodeFormerSession : IFaceRestorer
     public const double MaxFidelity = 2.0;
     /// <summary>Faces per Run for models with a dynamic batch axis (four 512² faces fit comfortably on a 16 GB GPU).</summary>
     public const int DefaultDynamicBatch = 4;
-    public const string CodeOnlySuffix = ".w0.onnx";
 
     private readonly LoadedModel _main;
     private readonly SessionOptions _options;
@@ -103,15 +103,10 @@ public sealed class CodeFormerSession : IFaceRestorer
     }
 
     /// <summary>
-    /// The code-only sibling of a model: <c>dir/codeformer.onnx</c> → <c>dir/codeformer.w0.onnx</c>.
-    /// Same naming as the exporter (helper "graph", <c>CodeFormerOnnxExporter.CodeOnlyPathFor</c>).
+    /// The code-only sibling of a model: <c>dir/codeformer.onnx</c> → <c>dir/codeformer.w0.onnx</c>. Delegates to the
+    /// exporter so that the files it writes are the files found here.
     /// </summary>
-    public static string CodeOnlyPathFor(string modelPath)
-    {
-        string name = Path.GetFileName(modelPath);
-        string stem = name.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? name[..^5] : name;
-        return Path.Combine(Path.GetDirectoryName(modelPath) ?? "", stem + CodeOnlySuffix);
-    }
+    public static string CodeOnlyPathFor(string modelPath) => CodeFormerOnnxExporter.CodeOnlyPathFor(modelPath);
 
     public void Restore(ReadOnlySpan<float> input, int count, double fidelity, Span<float> output, CancellationToken cancellationToken = default)
     {

@@ -297,7 +297,7 @@ public sealed class CodeFormerSessionTests : IDisposable
 
     [Theory]
     [InlineData("codeformer.onnx", "codeformer.w0.onnx")]
-    [InlineData("models/cf-512.ONNX", "models/cf-512.w0.onnx")]
+    [InlineData("models/cf-512.fp16.onnx", "models/cf-512.fp16.w0.onnx")]
     [InlineData("plain", "plain.w0.onnx")]
     public void Code_only_sibling_name_inserts_w0_before_the_extension(string model, string sibling)
         => Assert.Equal(sibling, CodeFormerSession.CodeOnlyPathFor(model));
