@@ -11,7 +11,7 @@ namespace CodeFormer.Engine.Tests.Restoration;
 /// The session over real exports of the project's own exporter: a Tiny CodeFormer (64² faces, random weights)
 /// with its code-only sibling, written where <see cref="CodeFormerOnnxExporter.CodeOnlyPathFor"/> puts it.
 /// </summary>
-public sealed class ExportedCodeFormerTests(ExportedCodeFormerTests.Exports exports) : IClassFixture<ExportedCodeFormerTests.Exports>
+public sealed class ExportedCodeFormerTests(ExportedCodeFormerTests.Exports exports, Xunit.Abstractions.ITestOutputHelper log) : IClassFixture<ExportedCodeFormerTests.Exports>
 {
     private static readonly CodeFormerArchitecture Tiny = CodeFormerArchitecture.Tiny;
     private readonly SessionOptions _options = exports.Options;
@@ -82,6 +82,7 @@ public sealed class ExportedCodeFormerTests(ExportedCodeFormerTests.Exports expo
         alone.Restore(input, 2, 0.0, viaWeightZero);
         alone.Restore(input, 2, 0.5, atHalf);
 
+        log.WriteLine($"max |code-only − (w = 0)| = {MaxDifference(viaSibling, viaWeightZero):G3}, max |(w = 0.5) − (w = 0)| = {MaxDifference(atHalf, viaWeightZero):G3}");
         Assert.True(withSibling.IsCodeOnlyLoaded);
         Assert.Null(alone.CodeOnlyModelPath);
         // Reference A.5: w = 0 is the code-only path; the fuse blocks then add exactly zero.
@@ -104,6 +105,7 @@ public sealed class ExportedCodeFormerTests(ExportedCodeFormerTests.Exports expo
             session.Restore(input.AsSpan(f * faceLength, faceLength), 1, 0.7, single.AsSpan(f * faceLength, faceLength));
         }
 
+        log.WriteLine($"max |batched − single| = {MaxDifference(batched, single):G3}");
         Assert.True(MaxDifference(batched, single) < 1e-4f, $"batched vs single differ by {MaxDifference(batched, single)}");
     }
 
