@@ -45,7 +45,9 @@ internal sealed record DetectorInputPlan(double Scale, int ResizedWidth, int Res
         return new DetectorInputPlan(scale, resizedWidth, resizedHeight, (int)paddedWidth, (int)paddedHeight);
     }
 
-    // Python's int(): truncation toward zero; never 0 so that extreme aspect ratios still give a valid image.
+    /// <summary>The reference's int(size · scale): truncation toward zero; never 0, so that extreme aspect ratios still give an image.</summary>
+    public static int ScaledSize(int size, double scale) => Truncate(size * scale);
+
     private static int Truncate(double value) => Math.Max(1, (int)Math.Min(value, int.MaxValue / 4));
 
     private static long RoundUp(int value, int divisor) => (value + (long)divisor - 1) / divisor * divisor;

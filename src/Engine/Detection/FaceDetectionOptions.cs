@@ -35,7 +35,9 @@ public sealed record FaceDetectionOptions
     /// For fixed-size models (640×640) only. Off: the long side is scaled to fit the canvas, so a landscape photo
     /// is seen smaller than the reference sees it. On: the image is also scanned at the reference's scale (short
     /// side = <see cref="DetectorShortSide"/>) in overlapping canvas-sized tiles, merged with the whole-image pass by NMS.
-    /// Costs one network run per tile; dynamic models ignore it (they already run at the reference's scale).
+    /// Costs one network run per tile (a 4:3 photo: 2 tiles + the whole-image pass); images that would need more than
+    /// 16 tiles (extreme panoramas) get the whole-image pass only. Dynamic models ignore it (they already run at the
+    /// reference's scale).
     /// </summary>
     public bool TileFixedInput { get; init; }
 

@@ -32,37 +32,55 @@ internal sealed class FaceDetectionPipeline
         ArgumentNullException.ThrowIfNull(image);
         var candidates = new List<DetectedFace>();
         var plan = DetectorInputPlan.Create(image.Width, image.Height, _options.DetectorShortSide, _fixedWidth, _fixedHeight, divisor: 32);
-        var referencePlan = DetectorInputPlan.Create(image.Width, image.Height, _options.DetectorShortSide, null, null, divisor: 32);
-        bool tile = _options.TileFixedInput && _fixedWidth is { } tileWidth && _fixedHeight is { } tileHeight
-            && (referencePlan.ResizedWidth > tileWidth || referencePlan.ResizedHeight > tileHeight);
 
         // The whole image in one canvas: always for dynamic models; for fixed ones it also catches faces
         // too large to be whole in any tile.
         var whole = _decode(plan.ToBgrTensor(image, _meanBgr), plan.CanvasWidth, plan.CanvasHeight, cancellationToken);
         candidates.AddRange(whole.Select(f => f.Scaled((float)(1 / plan.Scale))));
 
-        if (tile)
+        if (_options.TileFixedInput && _fixedWidth is { } canvasWidth && _fixedHeight is { } canvasHeight)
         {
-            // The reference's scale (short side 640), which the fixed canvas cannot hold in one piece.
-            var resized = referencePlan.Resize(image);
-            int canvasWidth = _fixedWidth!.Value, canvasHeight = _fixedHeight!.Value;
-            int minOverlap = Math.Min(canvasWidth, canvasHeight) / 4;
-            foreach (var t in DetectorTiling.Cover(resized.Width, resized.Height, canvasWidth, canvasHeight, minOverlap))
-            {
-                int width = Math.Min(t.Width, resized.Width), height = Math.Min(t.Height, resized.Height);
-                var tensor = DetectorTensor.FromRegion(resized, t.X, t.Y, width, height, canvasWidth, canvasHeight, _meanBgr);
-                foreach (var face in _decode(tensor, canvasWidth, canvasHeight, cancellationToken))
-                {
-                    var inResized = face.Translated(t.X, t.Y);
-                    if (t.Owns(inResized, resized.Width, resized.Height))
-                    {
-                        candidates.Add(inResized.Scaled((float)(1 / referencePlan.Scale)));
-                    }
-                }
-            }
+            AddTiledCandidates(image, canvasWidth, canvasHeight, candidates, cancellationToken);
         }
 
         var kept = NonMaxSuppression.Apply(candidates, _options.NmsIou);
         return FaceFilter.Apply(kept, _options, image.Width, image.Height);
+    }
+
+    /// <summary>Most tiles one image may take; beyond it (extreme panoramas) only the whole-image pass runs.</summary>
+    internal const int MaxTiles = 16;
+
+    /// <summary>
+    /// Scans the image at the reference's scale (short side 640), which a fixed canvas cannot hold in one piece,
+    /// in overlapping tiles; each tile contributes only the whole faces centred in its core.
+    /// </summary>
+    private void AddTiledCandidates(RgbImage image, int canvasWidth, int canvasHeight, List<DetectedFace> candidates, CancellationToken cancellationToken)
+    {
+        double scale = (double)_options.DetectorShortSide / Math.Min(image.Width, image.Height);
+        int scaledWidth = DetectorInputPlan.ScaledSize(image.Width, scale), scaledHeight = DetectorInputPlan.ScaledSize(image.Height, scale);
+        if (scaledWidth <= canvasWidth && scaledHeight <= canvasHeight)
+        {
+            return; // The whole-image pass already ran at the reference's scale.
+        }
+        var tiles = DetectorTiling.Cover(scaledWidth, scaledHeight, canvasWidth, canvasHeight, minOverlap: Math.Min(canvasWidth, canvasHeight) / 4);
+        if (tiles.Count > MaxTiles)
+        {
+            return;
+        }
+        var referencePlan = DetectorInputPlan.Create(image.Width, image.Height, _options.DetectorShortSide, null, null, divisor: 1);
+        var resized = referencePlan.Resize(image);
+        foreach (var t in tiles)
+        {
+            int width = Math.Min(t.Width, resized.Width - t.X), height = Math.Min(t.Height, resized.Height - t.Y);
+            var tensor = DetectorTensor.FromRegion(resized, t.X, t.Y, width, height, canvasWidth, canvasHeight, _meanBgr);
+            foreach (var face in _decode(tensor, canvasWidth, canvasHeight, cancellationToken))
+            {
+                var inResized = face.Translated(t.X, t.Y);
+                if (t.Owns(inResized, resized.Width, resized.Height))
+                {
+                    candidates.Add(inResized.Scaled((float)(1 / referencePlan.Scale)));
+                }
+            }
+        }
     }
 }

@@ -194,6 +194,18 @@ public sealed class RealDetectorTests(DetectorModels models, ITestOutputHelper o
         }
     }
 
+    [AssetFact(RetinaFace, YuNetS)]
+    public void ExtremePanoramasAreHandledOrRejectedClearly()
+    {
+        var strip = TestImages.Uniform(20000, 40, 128);
+        // Fixed canvas: the whole strip fits at a tiny scale; the 666 tiles it would need exceed the cap, so no tiling.
+        using var tiled = models.Create(RetinaFace, new FaceDetectionOptions { TileFixedInput = true });
+        Assert.Empty(tiled.Detect(strip));
+        // Dynamic model: short side 640 makes it 320000 px wide, which is refused with the numbers.
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => models.Default(YuNetS).Detect(strip));
+        Assert.Contains("20000×40", error.Message);
+    }
+
     [AssetFact(YuNet2023Mar, YuNetS)]
     public void ModelKindIsReadFromTheInputShape()
     {
