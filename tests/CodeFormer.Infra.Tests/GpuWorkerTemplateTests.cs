@@ -91,11 +91,28 @@ public sealed class GpuWorkerTemplateTests(CompiledInfrastructure infrastructure
             Assert.Equal(8080, Worker.Scope.Resolve(http.GetProperty("port")).GetInt32());
             Assert.Equal("/healthz", Worker.Scope.ResolveString(http.GetProperty("path")));
         }
+        // Container Apps rejects probes outside these ranges at deployment time.
+        foreach (var (type, probe) in probes)
+        {
+            AssertInRangeIfSet(probe, type, "failureThreshold", 1, 10);
+            AssertInRangeIfSet(probe, type, "initialDelaySeconds", 1, 60);
+            AssertInRangeIfSet(probe, type, "periodSeconds", 1, 240);
+            AssertInRangeIfSet(probe, type, "timeoutSeconds", 1, 240);
+        }
         // A cold start downloads the models: the startup probe must allow minutes, not seconds.
         var startup = probes["Startup"];
         var allowedSeconds = startup.GetProperty("initialDelaySeconds").GetInt32()
             + startup.GetProperty("periodSeconds").GetInt32() * startup.GetProperty("failureThreshold").GetInt32();
         Assert.InRange(allowedSeconds, 120, 600);
+    }
+
+    private static void AssertInRangeIfSet(JsonElement probe, string type, string property, int low, int high)
+    {
+        if (probe.TryGetProperty(property, out var value))
+        {
+            Assert.True(value.GetInt32() >= low && value.GetInt32() <= high,
+                $"{type} probe {property} = {value.GetInt32()} is outside Container Apps' range {low}..{high}.");
+        }
     }
 
     [Fact]

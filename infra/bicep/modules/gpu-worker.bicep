@@ -166,16 +166,18 @@ resource workerApp 'Microsoft.App/containerApps@2025-01-01' = {
           ]
           probes: [
             {
-              // Model download + CUDA initialisation: up to 10 s + 30 × 10 s before the replica is
-              // declared failed. Liveness and readiness start only after this succeeds.
+              // Model download + CUDA initialisation: up to 30 s + 10 × 30 s = 5.5 min before the
+              // replica is declared failed (Container Apps caps failureThreshold at 10 and
+              // initialDelaySeconds at 60, so the period carries the length). Liveness and readiness
+              // start only after this succeeds.
               type: 'Startup'
               httpGet: {
                 port: healthPort
                 path: healthPath
               }
-              initialDelaySeconds: 10
-              periodSeconds: 10
-              failureThreshold: 30
+              initialDelaySeconds: 30
+              periodSeconds: 30
+              failureThreshold: 10
               timeoutSeconds: 5
             }
             {

@@ -5,7 +5,8 @@ using Spectre.Console;
 namespace CodeFormer.Cli.Output;
 
 /// <summary>The outcome of one photo of a batch.</summary>
-internal sealed record PhotoOutcome(string Input, bool Succeeded, int Faces, string? Output, int Width, int Height, double Milliseconds, string? Error);
+internal sealed record PhotoOutcome(string Input, bool Succeeded, int Faces, string? Output, int Width, int Height, double Milliseconds, string? Error,
+    IReadOnlyList<string>? Warnings = null);
 
 /// <summary>
 /// Restores a list of photos one after the other with a progress bar. A photo that fails is reported
@@ -43,7 +44,7 @@ internal sealed class BatchRunner(RestorationEngine engine, ResultWriter writer,
             var bytes = await File.ReadAllBytesAsync(file, cancellationToken);
             var result = await engine.RestoreAsync(bytes, options, progress, cancellationToken);
             var written = writer.Write(file, result);
-            return new PhotoOutcome(file, true, result.Faces.Count, written[0], result.Width, result.Height, result.Timings.Total, null);
+            return new PhotoOutcome(file, true, result.Faces.Count, written[0], result.Width, result.Height, result.Timings.Total, null, result.Warnings);
         }
         catch (Exception ex) when (CommandErrors.IsUserFacing(ex))
         {

@@ -5,6 +5,15 @@ namespace CodeFormer.Cli.Output;
 /// <summary>The table printed after a batch: one row per photo, failures with their reason.</summary>
 internal static class SummaryTable
 {
+    private static string Status(PhotoOutcome o)
+    {
+        if (!o.Succeeded)
+        {
+            return $"[red]failed:[/] {Markup.Escape(o.Error ?? "")}";
+        }
+        return o.Warnings is { Count: > 0 } warnings ? $"[yellow]ok, but {Markup.Escape(string.Join("; ", warnings))}[/]" : "[green]ok[/]";
+    }
+
     public static void Render(IAnsiConsole console, IReadOnlyList<PhotoOutcome> outcomes, string outputRoot)
     {
         var table = new Table().AddColumns("photo", "faces", "output", "ms", "status");
@@ -15,7 +24,7 @@ internal static class SummaryTable
                 o.Succeeded ? o.Faces.ToString() : "-",
                 o.Succeeded ? $"{o.Width}×{o.Height}" : "-",
                 o.Succeeded ? o.Milliseconds.ToString("F0") : "-",
-                o.Succeeded ? "[green]ok[/]" : $"[red]failed:[/] {Markup.Escape(o.Error ?? "")}");
+                Status(o));
         }
         console.Write(table);
         int failed = outcomes.Count(o => !o.Succeeded);

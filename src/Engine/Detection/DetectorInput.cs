@@ -45,32 +45,51 @@ internal sealed record DetectorInputPlan(double Scale, int ResizedWidth, int Res
         return new DetectorInputPlan(scale, resizedWidth, resizedHeight, (int)paddedWidth, (int)paddedHeight);
     }
 
-    // Python's int(): truncation toward zero; never 0 so that extreme aspect ratios still give a valid image.
+    /// <summary>The reference's int(size · scale): truncation toward zero; never 0, so that extreme aspect ratios still give an image.</summary>
+    public static int ScaledSize(int size, double scale) => Truncate(size * scale);
+
     private static int Truncate(double value) => Math.Max(1, (int)Math.Min(value, int.MaxValue / 4));
 
     private static long RoundUp(int value, int divisor) => (value + (long)divisor - 1) / divisor * divisor;
 
-    /// <summary>
-    /// Resizes as the reference (INTER_AREA when shrinking, INTER_LINEAR when enlarging) and writes the canvas as
-    /// NCHW float BGR, minus <paramref name="meanBgr"/>. Padding is 0 in the tensor, i.e. after mean subtraction.
-    /// </summary>
-    public float[] ToBgrTensor(RgbImage image, (float B, float G, float R) meanBgr)
-    {
-        var resized = ResizedWidth == image.Width && ResizedHeight == image.Height
+    /// <summary>The image at this plan's scale: INTER_AREA when shrinking, INTER_LINEAR when enlarging (the reference's choice).</summary>
+    public RgbImage Resize(RgbImage image) =>
+        ResizedWidth == image.Width && ResizedHeight == image.Height
             ? image
             : Scale < 1
                 ? ImageResizer.ResizeArea(image, ResizedWidth, ResizedHeight)
                 : ImageResizer.ResizeBilinear(image, ResizedWidth, ResizedHeight);
-        int plane = CanvasWidth * CanvasHeight;
-        var tensor = new float[3 * plane];
-        var pixels = resized.Pixels;
-        int resizedWidth = ResizedWidth;
-        int canvasWidth = CanvasWidth;
-        Parallel.For(0, ResizedHeight, y =>
+
+    /// <summary>The whole resized image, top-left in the canvas, as an NCHW BGR tensor minus <paramref name="meanBgr"/>.</summary>
+    public float[] ToBgrTensor(RgbImage image, (float B, float G, float R) meanBgr) =>
+        DetectorTensor.FromRegion(Resize(image), 0, 0, ResizedWidth, ResizedHeight, CanvasWidth, CanvasHeight, meanBgr);
+}
+
+/// <summary>Writes a region of an RGB image into a detector's NCHW float BGR tensor.</summary>
+internal static class DetectorTensor
+{
+    /// <summary>
+    /// The <paramref name="width"/>×<paramref name="height"/> region at (<paramref name="x"/>, <paramref name="y"/>)
+    /// goes top-left into a canvas of the given size, minus <paramref name="meanBgr"/>. The rest of the canvas is 0
+    /// in the tensor, i.e. after mean subtraction (each detector says what that means for it).
+    /// </summary>
+    public static float[] FromRegion(
+        RgbImage image, int x, int y, int width, int height, int canvasWidth, int canvasHeight, (float B, float G, float R) meanBgr)
+    {
+        if (x < 0 || y < 0 || width > canvasWidth || height > canvasHeight || x + width > image.Width || y + height > image.Height)
         {
-            int source = y * resizedWidth * 3;
-            int target = y * canvasWidth;
-            for (int x = 0; x < resizedWidth; x++, source += 3, target++)
+            throw new ArgumentOutOfRangeException(nameof(x),
+                $"Region {width}×{height} at ({x}, {y}) does not fit a {image.Width}×{image.Height} image or a {canvasWidth}×{canvasHeight} canvas.");
+        }
+        int plane = canvasWidth * canvasHeight;
+        var tensor = new float[3 * plane];
+        var pixels = image.Pixels;
+        int imageWidth = image.Width;
+        Parallel.For(0, height, row =>
+        {
+            int source = ((y + row) * imageWidth + x) * 3;
+            int target = row * canvasWidth;
+            for (int column = 0; column < width; column++, source += 3, target++)
             {
                 tensor[target] = pixels[source + 2] - meanBgr.B;
                 tensor[plane + target] = pixels[source + 1] - meanBgr.G;

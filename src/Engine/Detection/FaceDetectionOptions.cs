@@ -31,6 +31,16 @@ public sealed record FaceDetectionOptions
     /// <summary>The detector sees the image scaled so that its short side is this long (reference: 640).</summary>
     public int DetectorShortSide { get; init; } = 640;
 
+    /// <summary>
+    /// For fixed-size models (640×640) only. Off: the long side is scaled to fit the canvas, so a landscape photo
+    /// is seen smaller than the reference sees it. On: the image is also scanned at the reference's scale (short
+    /// side = <see cref="DetectorShortSide"/>) in overlapping canvas-sized tiles, merged with the whole-image pass by NMS.
+    /// Costs one network run per tile (a 4:3 photo: 2 tiles + the whole-image pass); images that would need more than
+    /// 16 tiles (extreme panoramas) get the whole-image pass only. Dynamic models ignore it (they already run at the
+    /// reference's scale).
+    /// </summary>
+    public bool TileFixedInput { get; init; }
+
     /// <summary>Throws, naming the field and value, when an option is out of range.</summary>
     public void Validate()
     {

@@ -11,7 +11,9 @@ namespace CodeFormer.Engine.Detection;
 /// </summary>
 /// <remarks>
 /// The reference runs on the whole image scaled to short side 640 (use_origin_size); the fixed export needs the
-/// image inside 640×640, so the long side is scaled to 640 and the rest of the canvas is padding. Padding is 0
+/// image inside 640×640, so the long side is scaled to 640 and the rest of the canvas is padding (measured on the
+/// Solvay photo: 19 of 29 faces at the reference's 0.8). <see cref="FaceDetectionOptions.TileFixedInput"/> restores
+/// the reference's scale with overlapping 640×640 tiles (29 of 29, three network runs). Padding is 0
 /// after mean subtraction, i.e. the mean colour, which is also what biubug6's training pads with
 /// (<c>_pad_to_square</c> fills with rgb_mean): the network has seen it as "nothing here", unlike black.
 /// </remarks>
@@ -28,6 +30,7 @@ public sealed class RetinaFaceDetector : IFaceDetector
     private readonly int _canvasWidth;
     private readonly int _canvasHeight;
     private readonly RetinaFacePriors _priors;
+    private readonly FaceDetectionPipeline _pipeline;
 
     public RetinaFaceDetector(string modelPath, SessionOptions sessionOptions, FaceDetectionOptions? options = null)
         : this(DetectorSession.Open(modelPath, sessionOptions, OutputNames), options)
@@ -55,6 +58,7 @@ public sealed class RetinaFaceDetector : IFaceDetector
             _canvasHeight = dims[2];
             _canvasWidth = dims[3];
             _priors = new RetinaFacePriors(_canvasWidth, _canvasHeight);
+            _pipeline = new FaceDetectionPipeline(_options, _canvasWidth, _canvasHeight, MeanBgr, DecodeCanvas);
         }
         catch
         {
@@ -65,12 +69,13 @@ public sealed class RetinaFaceDetector : IFaceDetector
 
     public float ScoreThreshold => _options.ScoreThreshold ?? DefaultScoreThreshold;
 
-    public IReadOnlyList<DetectedFace> Detect(RgbImage image, CancellationToken cancellationToken = default)
+    public IReadOnlyList<DetectedFace> Detect(RgbImage image, CancellationToken cancellationToken = default) =>
+        _pipeline.Detect(image, cancellationToken);
+
+    /// <summary>Candidates above the threshold on one canvas, in canvas pixels (biubug6 decode with variances).</summary>
+    private List<DetectedFace> DecodeCanvas(float[] tensor, int canvasWidth, int canvasHeight, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(image);
-        var plan = DetectorInputPlan.Create(image.Width, image.Height, _options.DetectorShortSide, _canvasWidth, _canvasHeight, divisor: 32);
-        var tensor = plan.ToBgrTensor(image, MeanBgr);
-        var outputs = _session.Run(tensor, _canvasHeight, _canvasWidth, OutputNames, cancellationToken);
+        var outputs = _session.Run(tensor, canvasHeight, canvasWidth, OutputNames, cancellationToken);
         var (loc, conf, landmarkOffsets) = (outputs[0], outputs[1], outputs[2]);
         int count = _priors.Count;
         if (loc.Length != 4 * count || conf.Length != 2 * count || landmarkOffsets.Length != 10 * count)
@@ -80,7 +85,6 @@ public sealed class RetinaFaceDetector : IFaceDetector
         }
 
         float threshold = ScoreThreshold;
-        float toImage = (float)(1 / plan.Scale);
         var candidates = new List<DetectedFace>();
         for (int p = 0; p < count; p++)
         {
@@ -100,12 +104,11 @@ public sealed class RetinaFaceDetector : IFaceDetector
             {
                 landmarks[k] = new Vector2(
                     cx + landmarkOffsets[10 * p + 2 * k] * 0.1f * pw,
-                    cy + landmarkOffsets[10 * p + 2 * k + 1] * 0.1f * ph) * toImage;
+                    cy + landmarkOffsets[10 * p + 2 * k + 1] * 0.1f * ph);
             }
-            candidates.Add(new DetectedFace(x1 * toImage, y1 * toImage, (x1 + w) * toImage, (y1 + h) * toImage, score, landmarks));
+            candidates.Add(new DetectedFace(x1, y1, x1 + w, y1 + h, score, landmarks));
         }
-        var kept = NonMaxSuppression.Apply(candidates, _options.NmsIou);
-        return FaceFilter.Apply(kept, _options, image.Width, image.Height);
+        return candidates;
     }
 
     public void Dispose() => _session.Dispose();

@@ -29,6 +29,7 @@ public sealed class YuNetDetector : IFaceDetector
     private readonly FaceDetectionOptions _options;
     private readonly int? _fixedHeight;
     private readonly int? _fixedWidth;
+    private readonly FaceDetectionPipeline _pipeline;
 
     public YuNetDetector(string modelPath, SessionOptions sessionOptions, FaceDetectionOptions? options = null)
         : this(DetectorSession.Open(modelPath, sessionOptions, OutputNames), options)
@@ -61,6 +62,8 @@ public sealed class YuNetDetector : IFaceDetector
                 _fixedHeight = dims[2];
                 _fixedWidth = dims[3];
             }
+            // Padding 0 before any normalisation: black, as OpenCV's FaceDetectorYN pads.
+            _pipeline = new FaceDetectionPipeline(_options, _fixedWidth, _fixedHeight, (0, 0, 0), DecodeCanvas);
         }
         catch
         {
@@ -74,20 +77,19 @@ public sealed class YuNetDetector : IFaceDetector
 
     public float ScoreThreshold => _options.ScoreThreshold ?? DefaultScoreThreshold;
 
-    public IReadOnlyList<DetectedFace> Detect(RgbImage image, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(image);
-        var plan = DetectorInputPlan.Create(image.Width, image.Height, _options.DetectorShortSide, _fixedWidth, _fixedHeight, divisor: 32);
-        var tensor = plan.ToBgrTensor(image, (0, 0, 0));
-        var outputs = _session.Run(tensor, plan.CanvasHeight, plan.CanvasWidth, OutputNames, cancellationToken);
+    public IReadOnlyList<DetectedFace> Detect(RgbImage image, CancellationToken cancellationToken = default) =>
+        _pipeline.Detect(image, cancellationToken);
 
+    /// <summary>Candidates above the threshold on one canvas, in canvas pixels (FaceDetectorYN's decode).</summary>
+    private List<DetectedFace> DecodeCanvas(float[] tensor, int canvasWidth, int canvasHeight, CancellationToken cancellationToken)
+    {
+        var outputs = _session.Run(tensor, canvasHeight, canvasWidth, OutputNames, cancellationToken);
         var candidates = new List<DetectedFace>();
         float threshold = ScoreThreshold;
-        float toImage = (float)(1 / plan.Scale);
         for (int level = 0; level < Strides.Length; level++)
         {
             int stride = Strides[level];
-            int cols = plan.CanvasWidth / stride, rows = plan.CanvasHeight / stride;
+            int cols = canvasWidth / stride, rows = canvasHeight / stride;
             var cls = outputs[4 * level];
             var obj = outputs[4 * level + 1];
             var bbox = outputs[4 * level + 2];
@@ -96,7 +98,7 @@ public sealed class YuNetDetector : IFaceDetector
             if (cls.Length != cells || obj.Length != cells || bbox.Length != 4 * cells || kps.Length != 10 * cells)
             {
                 throw new InvalidDataException(
-                    $"{_session.ModelDescription}: stride {stride} outputs have {cls.Length}/{obj.Length}/{bbox.Length}/{kps.Length} values; a {plan.CanvasWidth}×{plan.CanvasHeight} input needs {cells}/{cells}/{4 * cells}/{10 * cells}.");
+                    $"{_session.ModelDescription}: stride {stride} outputs have {cls.Length}/{obj.Length}/{bbox.Length}/{kps.Length} values; a {canvasWidth}×{canvasHeight} input needs {cells}/{cells}/{4 * cells}/{10 * cells}.");
             }
             for (int r = 0; r < rows; r++)
             {
@@ -115,15 +117,13 @@ public sealed class YuNetDetector : IFaceDetector
                     var landmarks = new Vector2[5];
                     for (int k = 0; k < 5; k++)
                     {
-                        landmarks[k] = new Vector2((kps[10 * i + 2 * k] + c) * stride, (kps[10 * i + 2 * k + 1] + r) * stride) * toImage;
+                        landmarks[k] = new Vector2((kps[10 * i + 2 * k] + c) * stride, (kps[10 * i + 2 * k + 1] + r) * stride);
                     }
-                    candidates.Add(new DetectedFace(
-                        (cx - w / 2) * toImage, (cy - h / 2) * toImage, (cx + w / 2) * toImage, (cy + h / 2) * toImage, score, landmarks));
+                    candidates.Add(new DetectedFace(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, score, landmarks));
                 }
             }
         }
-        var kept = NonMaxSuppression.Apply(candidates, _options.NmsIou);
-        return FaceFilter.Apply(kept, _options, image.Width, image.Height);
+        return candidates;
     }
 
     public void Dispose() => _session.Dispose();

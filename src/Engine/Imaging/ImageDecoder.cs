@@ -22,6 +22,7 @@ public sealed class ImageDecoder
         return Inspect(data, limits ?? ImageLimits.Default, cancellationToken, out _);
     }
 
+    /// <summary>Checks the limits on the header, then decodes, applies EXIF orientation and converts to float RGB 0..255.</summary>
     public DecodedImage Decode(byte[] data, ImageLimits? limits = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -38,7 +39,7 @@ public sealed class ImageDecoder
         return Decode(data.ToArray(), limits, cancellationToken);
     }
 
-    /// <summary>Reads the stream (at most MaxBytes + 1 bytes, so an endless stream cannot exhaust memory) and decodes it.</summary>
+    /// <summary>Reads the stream, stopping as soon as more than MaxBytes arrived (an endless stream cannot exhaust memory), and decodes it.</summary>
     public DecodedImage Decode(Stream stream, ImageLimits? limits = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stream);
@@ -54,6 +55,30 @@ public sealed class ImageDecoder
         while ((read = stream.Read(chunk, 0, chunk.Length)) > 0)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            buffer.Write(chunk, 0, read);
+            RejectIfTooManyBytes(buffer.Length, limits);
+        }
+        return Decode(buffer.ToArray(), limits, cancellationToken);
+    }
+
+    /// <summary>
+    /// Reads the stream asynchronously (a blob or request body), under the same MaxBytes bound, then decodes.
+    /// Decoding itself is CPU work and runs on the calling thread.
+    /// </summary>
+    public async Task<DecodedImage> DecodeAsync(Stream stream, ImageLimits? limits = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        limits ??= ImageLimits.Default;
+        limits.Validate();
+        if (stream.CanSeek)
+        {
+            RejectIfTooManyBytes(stream.Length - stream.Position, limits);
+        }
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        {
             buffer.Write(chunk, 0, read);
             RejectIfTooManyBytes(buffer.Length, limits);
         }

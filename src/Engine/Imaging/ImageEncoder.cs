@@ -23,27 +23,28 @@ public sealed class ImageEncoder
     }
 
     /// <summary>
-    /// Encodes to bytes. PNG and WebP keep alpha when present (WebP is written lossless, so nothing but the
-    /// rounding to whole levels is lost); JPEG drops alpha (see <see cref="DropsAlpha"/>). With <paramref name="greyscale"/>
+    /// Encodes to bytes. <paramref name="quality"/> (1..100) applies to JPEG and to WebP, which is written lossy
+    /// (ImageSharp 2.x's lossless WebP took about 1 s for a 0.3 MP photo here, lossy about 0.4 s; PNG is the
+    /// lossless choice). PNG and WebP keep alpha when present (WebP stores alpha losslessly); JPEG drops alpha (see <see cref="DropsAlpha"/>). With <paramref name="greyscale"/>
     /// PNG and JPEG are written single-channel (grey, or grey+alpha PNG) from the luma the reference uses
     /// (0.2989 R + 0.587 G + 0.114 B); WebP has no grey mode and gets the luma in all three channels.
     /// <paramref name="pngBitDepth"/> 16 writes a 16-bit PNG (value × 257, so 8-bit levels map exactly) to keep
     /// the precision of a 16-bit input, as the reference does; JPEG and WebP are 8-bit only.
     /// </summary>
-    public byte[] Encode(RgbImage image, ImageFileFormat format, int jpegQuality = 95, bool greyscale = false, int pngBitDepth = 8)
+    public byte[] Encode(RgbImage image, ImageFileFormat format, int quality = 95, bool greyscale = false, int pngBitDepth = 8)
     {
         using var output = new MemoryStream();
-        EncodeTo(output, image, format, jpegQuality, greyscale, pngBitDepth);
+        EncodeTo(output, image, format, quality, greyscale, pngBitDepth);
         return output.ToArray();
     }
 
-    public void EncodeTo(Stream destination, RgbImage image, ImageFileFormat format, int jpegQuality = 95, bool greyscale = false, int pngBitDepth = 8)
+    public void EncodeTo(Stream destination, RgbImage image, ImageFileFormat format, int quality = 95, bool greyscale = false, int pngBitDepth = 8)
     {
         ArgumentNullException.ThrowIfNull(destination);
         ArgumentNullException.ThrowIfNull(image);
-        if (jpegQuality is < 1 or > 100)
+        if (quality is < 1 or > 100)
         {
-            throw new ArgumentOutOfRangeException(nameof(jpegQuality), jpegQuality, "JPEG quality must be between 1 and 100.");
+            throw new ArgumentOutOfRangeException(nameof(quality), quality, "Quality (JPEG and WebP) must be between 1 and 100.");
         }
         if (pngBitDepth is not (8 or 16))
         {
@@ -60,7 +61,7 @@ public sealed class ImageEncoder
                 nameof(image));
         }
         var keepAlpha = image.Alpha is not null && format != ImageFileFormat.Jpeg;
-        var encoder = CreateEncoder(format, jpegQuality, greyscale, keepAlpha, pngBitDepth);
+        var encoder = CreateEncoder(format, quality, greyscale, keepAlpha, pngBitDepth);
         using var pixels = ToImageSharp(image, greyscale && format != ImageFileFormat.Webp, greyscale, keepAlpha, pngBitDepth == 16);
         pixels.Save(destination, encoder);
     }
@@ -105,10 +106,13 @@ public sealed class ImageEncoder
 
     private static float Luma(float r, float g, float b) => 0.2989f * r + 0.587f * g + 0.114f * b;
 
-    private static IImageEncoder CreateEncoder(ImageFileFormat format, int jpegQuality, bool greyscale, bool keepAlpha, int pngBitDepth) => format switch
+    private static IImageEncoder CreateEncoder(ImageFileFormat format, int quality, bool greyscale, bool keepAlpha, int pngBitDepth) => format switch
     {
         ImageFileFormat.Png => new PngEncoder
         {
+            // Level 3 instead of the default 6: measured 2–3× faster on the shared photos (e.g. 1280×926:
+            // 0.48 s vs 1.6 s) for files within ±5 % of the size. Results are written once and often large.
+            CompressionLevel = PngCompressionLevel.Level3,
             BitDepth = pngBitDepth == 16 ? PngBitDepth.Bit16 : PngBitDepth.Bit8,
             ColorType = (greyscale, keepAlpha) switch
             {
@@ -120,11 +124,10 @@ public sealed class ImageEncoder
         },
         ImageFileFormat.Jpeg => new JpegEncoder
         {
-            Quality = jpegQuality,
+            Quality = quality,
             ColorType = greyscale ? JpegColorType.Luminance : JpegColorType.YCbCrRatio420,
         },
-        // Lossless: a restored image should not pick up a second round of compression artefacts.
-        ImageFileFormat.Webp => new WebpEncoder { FileFormat = WebpFileFormatType.Lossless },
+        ImageFileFormat.Webp => new WebpEncoder { FileFormat = WebpFileFormatType.Lossy, Quality = quality },
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown image file format."),
     };
 

@@ -24,6 +24,9 @@ public sealed class ModelDownloader
         _notice = notice ?? (_ => { });
     }
 
+    /// <summary>How long the server may send nothing before the download is abandoned (the partial file is kept).</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
     public async Task DownloadAsync(
         KnownModel model,
         string destinationPath,
@@ -80,6 +83,7 @@ public sealed class ModelDownloader
         IProgress<(long Received, long? Total)>? progress,
         CancellationToken cancellationToken)
     {
+        var targetPath = partialPath[..^PartialSuffix.Length];
         // FileShare.None: a second process downloading the same model fails here instead of interleaving bytes.
         await using var partial = new FileStream(partialPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 1 << 16, useAsync: true);
         var resumeFrom = partial.Length;
@@ -93,28 +97,12 @@ public sealed class ModelDownloader
             return; // Fully fetched earlier but not yet verified: verification decides.
         }
 
-        using var request = new HttpRequestMessage(HttpMethod.Get, model.Url);
-        if (resumeFrom > 0)
+        using var response = await RequestAsync(model, resumeFrom, targetPath, cancellationToken).ConfigureAwait(false);
+        long writeFrom;
+        long? total;
+        switch (response.StatusCode)
         {
-            request.Headers.Range = new RangeHeaderValue(resumeFrom, null);
-        }
-        HttpResponseMessage response;
-        try
-        {
-            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpRequestException error)
-        {
-            throw new ModelUnavailableException(
-                $"Cannot download {model.Name} from {model.Url}: {error.Message}. {ManualInstructions(model, partialPath[..^PartialSuffix.Length])}",
-                error);
-        }
-        using (response)
-        {
-            long writeFrom;
-            long? total;
-            if (response.StatusCode == HttpStatusCode.PartialContent && resumeFrom > 0)
-            {
+            case HttpStatusCode.PartialContent when resumeFrom > 0:
                 var range = response.Content.Headers.ContentRange;
                 if (range?.From != resumeFrom)
                 {
@@ -123,34 +111,84 @@ public sealed class ModelDownloader
                 }
                 writeFrom = resumeFrom;
                 total = range.Length ?? model.SizeBytes;
-            }
-            else if (response.StatusCode == HttpStatusCode.OK)
-            {
+                break;
+            case HttpStatusCode.OK:
                 // The server ignored the Range header (or none was sent): the body is the whole file.
                 writeFrom = 0;
                 total = response.Content.Headers.ContentLength ?? model.SizeBytes;
-            }
-            else
-            {
+                break;
+            case HttpStatusCode.RequestedRangeNotSatisfiable when response.Content.Headers.ContentRange?.Length == resumeFrom:
+                // The partial file already holds every byte the server has: verification decides.
+                progress?.Report((resumeFrom, resumeFrom));
+                return;
+            default:
+                var restartHint = resumeFrom > 0 ? $" Delete {partialPath} to restart from zero." : "";
                 throw new ModelUnavailableException(
-                    $"Cannot download {model.Name}: {model.Url} answered {(int)response.StatusCode} {response.ReasonPhrase}. " +
-                    ManualInstructions(model, partialPath[..^PartialSuffix.Length]));
-            }
+                    $"Cannot download {model.Name}: {model.Url} answered {(int)response.StatusCode} {response.ReasonPhrase}." +
+                    $"{restartHint} {ManualInstructions(model, targetPath)}");
+        }
 
-            partial.SetLength(writeFrom);
-            partial.Position = writeFrom;
+        partial.SetLength(writeFrom);
+        partial.Position = writeFrom;
+        var received = writeFrom;
+        progress?.Report((received, total));
+        try
+        {
             await using var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
             var buffer = new byte[1 << 16];
-            var received = writeFrom;
-            progress?.Report((received, total));
             int read;
-            while ((read = await body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            while ((read = await ReadWithIdleTimeoutAsync(body, buffer, cancellationToken).ConfigureAwait(false)) > 0)
             {
                 await partial.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                 received += read;
                 progress?.Report((received, total));
             }
-            await partial.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is IOException or HttpRequestException or TimeoutException)
+        {
+            await partial.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            throw new ModelUnavailableException(
+                $"Download of {model.Name} from {model.Url} stopped after {received} bytes ({error.Message}). " +
+                $"Run again to resume from {partialPath}.",
+                error);
+        }
+        await partial.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<HttpResponseMessage> RequestAsync(KnownModel model, long resumeFrom, string targetPath, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, model.Url);
+        if (resumeFrom > 0)
+        {
+            request.Headers.Range = new RangeHeaderValue(resumeFrom, null);
+        }
+        try
+        {
+            return await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException error)
+        {
+            throw new ModelUnavailableException(
+                $"Cannot download {model.Name} from {model.Url}: {error.Message}. {ManualInstructions(model, targetPath)}",
+                error);
+        }
+    }
+
+    /// <summary>
+    /// One read that fails when the server sends nothing for <see cref="IdleTimeout"/>: HttpClient.Timeout stops
+    /// applying once the headers arrived, and a stalled connection must not hang a CLI forever.
+    /// </summary>
+    private async Task<int> ReadWithIdleTimeoutAsync(Stream body, byte[] buffer, CancellationToken cancellationToken)
+    {
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        idle.CancelAfter(IdleTimeout);
+        try
+        {
+            return await body.ReadAsync(buffer, idle.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"no data for {IdleTimeout.TotalSeconds:0.###} s");
         }
     }
 

@@ -233,8 +233,17 @@ public sealed class RestorationEngine : IDisposable
                 ? _timings.Measure(RestorationStage.Encode, () => engine._encoder.Encode(SideBySide.Compose(comparisonBefore, output), ImageFileFormat.Png))
                 : null;
             Report(RestorationStage.Encode, 1, "done");
+            var warnings = new List<string>();
+            if (ImageEncoder.DropsAlpha(output, format))
+            {
+                warnings.Add($"the photo has an alpha channel that {format} cannot store; it was dropped (choose PNG or WebP to keep it)");
+            }
+            if (!options.InputIsAligned && faces.Count == 0)
+            {
+                warnings.Add("no face was found; the photo was only upscaled");
+            }
             return new RestorationResult(bytes, format, output.Width, output.Height, decoded.Image.Width, decoded.Image.Height,
-                greyscale, faces, _timings, faceImages, comparison);
+                greyscale, faces, _timings, faceImages, comparison, warnings);
         }
 
         private void Report(RestorationStage stage, double fraction, string message)

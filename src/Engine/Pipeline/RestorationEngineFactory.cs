@@ -31,14 +31,14 @@ public static class RestorationEngineFactory
             if (settings.NeedsDetector)
             {
                 var model = settings.Detector == DetectorKind.RetinaFace ? ModelRegistry.RetinaFaceMobile : ModelRegistry.YuNet;
-                var path = await cache.ResolveAsync(model, settings.DetectorModelPath, cancellationToken: cancellationToken);
+                var path = await cache.ResolveAsync(model, settings.DetectorModelPath, DownloadProgress(model.Name, notice), cancellationToken);
                 detector = FaceDetectorFactory.Create(settings.Detector, path, sessionOptions, new FaceDetectionOptions());
                 disposables.Insert(0, detector);
             }
             RealEsrganUpsampler? upsampler = null;
             if (settings.NeedsBackgroundModel)
             {
-                var path = await cache.ResolveAsync(ModelRegistry.RealEsrganX2, settings.BackgroundModelPath, cancellationToken: cancellationToken);
+                var path = await cache.ResolveAsync(ModelRegistry.RealEsrganX2, settings.BackgroundModelPath, DownloadProgress("realesrgan-x2", notice), cancellationToken);
                 upsampler = RealEsrganUpsampler.Open(path, sessionOptions);
                 disposables.Insert(0, upsampler);
             }
@@ -67,7 +67,7 @@ public static class RestorationEngineFactory
         }
         else
         {
-            var checkpoint = await cache.ResolveAsync(ModelRegistry.CodeFormer, settings.ModelPath, cancellationToken: cancellationToken);
+            var checkpoint = await cache.ResolveAsync(ModelRegistry.CodeFormer, settings.ModelPath, DownloadProgress(ModelRegistry.CodeFormer.Name, notice), cancellationToken);
             onnxPath = Path.Combine(cache.Directory, Path.GetFileNameWithoutExtension(checkpoint) + ".onnx");
             if (!File.Exists(onnxPath) || File.GetLastWriteTimeUtc(onnxPath) < File.GetLastWriteTimeUtc(checkpoint))
             {
@@ -81,6 +81,25 @@ public static class RestorationEngineFactory
             notice($"model licence: {licence}");
         }
         return session;
+    }
+
+    /// <summary>Download progress as a notice every 10 %, so a 376 MB first download is not a silent wait.</summary>
+    private static IProgress<(long Received, long? Total)> DownloadProgress(string name, Action<string> notice)
+    {
+        int lastDecile = -1;
+        return new Progress<(long Received, long? Total)>(p =>
+        {
+            if (p.Total is not > 0)
+            {
+                return;
+            }
+            int decile = (int)(10 * p.Received / p.Total.Value);
+            if (decile != lastDecile)
+            {
+                lastDecile = decile;
+                notice($"downloading {name}: {p.Received / (1 << 20):N0} of {p.Total.Value / (1 << 20):N0} MiB");
+            }
+        });
     }
 
     private static bool IsCheckpoint(string path) => Path.GetExtension(path).ToLowerInvariant() is ".pth" or ".pt" or ".ckpt";

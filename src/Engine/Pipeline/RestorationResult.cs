@@ -36,4 +36,5 @@ public sealed record RestorationResult(
     IReadOnlyList<FaceReport> Faces,
     StageTimings Timings,
     IReadOnlyList<FaceImages> FaceImages,
-    byte[]? Comparison);
+    byte[]? Comparison,
+    IReadOnlyList<string> Warnings);

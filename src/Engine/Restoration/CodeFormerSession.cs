@@ -1,5 +1,6 @@
 using System.Buffers;
 using CodeFormer.Engine.Runtime;
+using CodeFormer.Network.Onnx;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -21,7 +22,7 @@ namespace CodeFormer.Engine.Restoration;
 /// <para>
 /// Thread safety: <see cref="Restore"/> may be called concurrently. ONNX Runtime's Run is thread-safe and
 /// this class keeps no per-call state of its own (every view and RunOptions lives in the call); the lazy
-/// code-only open is guarded. Concurrent calls compete for the same cores or GPU, so hosts that want
+/// code-only open is locked. Dispose only when no call is running. Concurrent calls compete for the same cores or GPU, so hosts that want
 /// predictable latency should still serialise them.
 /// </para>
 /// The caller owns the <see cref="SessionOptions"/> and must keep them alive as long as this object, because the
@@ -33,31 +34,33 @@ public sealed class CodeFormerSession : IFaceRestorer
     public const double MaxFidelity = 2.0;
     /// <summary>Faces per Run for models with a dynamic batch axis (four 512² faces fit comfortably on a 16 GB GPU).</summary>
     public const int DefaultDynamicBatch = 4;
-    public const string CodeOnlySuffix = ".w0.onnx";
 
-    private readonly InferenceSession _main;
-    private readonly Lazy<(InferenceSession Session, CodeFormerModelContract Contract)>? _codeOnly;
+    private readonly LoadedModel _main;
+    private readonly SessionOptions _options;
     private readonly int _dynamicBatch;
+    // Opened on the first fidelity-0 call under _codeOnlyLock. Not a Lazy<T>: that would cache a failed open
+    // (e.g. a transient out-of-memory on the GPU) forever.
+    private readonly Lock _codeOnlyLock = new();
+    private volatile LoadedModel? _codeOnly;
     private bool _disposed;
 
-    private CodeFormerSession(InferenceSession main, CodeFormerModelContract contract, string? codeOnlyPath, SessionOptions options, int dynamicBatch)
+    /// <summary>A session with the contract read from it.</summary>
+    private sealed record LoadedModel(InferenceSession Session, CodeFormerModelContract Contract);
+
+    private CodeFormerSession(LoadedModel main, string? codeOnlyPath, SessionOptions options, int dynamicBatch)
     {
         _main = main;
-        Contract = contract;
+        _options = options;
         CodeOnlyModelPath = codeOnlyPath;
         _dynamicBatch = dynamicBatch;
-        if (codeOnlyPath is not null)
-        {
-            _codeOnly = new(() => OpenCodeOnly(codeOnlyPath, options, contract.FaceSize), LazyThreadSafetyMode.ExecutionAndPublication);
-        }
     }
 
     /// <summary>The main model's contract.</summary>
-    public CodeFormerModelContract Contract { get; }
+    public CodeFormerModelContract Contract => _main.Contract;
     /// <summary>The code-only (w = 0) model used for fidelity 0, or null when there is none.</summary>
     public string? CodeOnlyModelPath { get; }
     /// <summary>Whether the code-only session has been opened (it is opened on the first fidelity-0 call).</summary>
-    public bool IsCodeOnlyLoaded => _codeOnly?.IsValueCreated ?? false;
+    public bool IsCodeOnlyLoaded => _codeOnly is not null;
     public int FaceSize => Contract.FaceSize;
     /// <summary>Faces per Run on the main model: its fixed batch, or the dynamic batch limit.</summary>
     public int MaxBatch => BatchOf(Contract);
@@ -90,7 +93,7 @@ public sealed class CodeFormerSession : IFaceRestorer
         try
         {
             var contract = CodeFormerModelContract.Read(session, modelPath);
-            return new CodeFormerSession(session, contract, codeOnly, options, maxBatch ?? DefaultDynamicBatch);
+            return new CodeFormerSession(new LoadedModel(session, contract), codeOnly, options, maxBatch ?? DefaultDynamicBatch);
         }
         catch
         {
@@ -100,15 +103,10 @@ public sealed class CodeFormerSession : IFaceRestorer
     }
 
     /// <summary>
-    /// The code-only sibling of a model: <c>dir/codeformer.onnx</c> → <c>dir/codeformer.w0.onnx</c>.
-    /// Same naming as the exporter (helper "graph", <c>CodeFormerOnnxExporter.CodeOnlyPathFor</c>).
+    /// The code-only sibling of a model: <c>dir/codeformer.onnx</c> → <c>dir/codeformer.w0.onnx</c>. Delegates to the
+    /// exporter so that the files it writes are the files found here.
     /// </summary>
-    public static string CodeOnlyPathFor(string modelPath)
-    {
-        string name = Path.GetFileName(modelPath);
-        string stem = name.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? name[..^5] : name;
-        return Path.Combine(Path.GetDirectoryName(modelPath) ?? "", stem + CodeOnlySuffix);
-    }
+    public static string CodeOnlyPathFor(string modelPath) => CodeFormerOnnxExporter.CodeOnlyPathFor(modelPath);
 
     public void Restore(ReadOnlySpan<float> input, int count, double fidelity, Span<float> output, CancellationToken cancellationToken = default)
     {
@@ -134,7 +132,7 @@ public sealed class CodeFormerSession : IFaceRestorer
             return;
         }
 
-        var (session, contract) = fidelity == 0 && _codeOnly is not null ? _codeOnly.Value : (_main, Contract);
+        var (session, contract) = fidelity == 0 && CodeOnlyModelPath is not null ? CodeOnly() : _main;
         int batch = BatchOf(contract);
         using var runOptions = new RunOptions();
         // Terminate makes a long Run (a CPU batch of 512² faces takes seconds) stop early instead of finishing unseen work.
@@ -232,7 +230,20 @@ public sealed class CodeFormerSession : IFaceRestorer
 
     private int BatchOf(CodeFormerModelContract contract) => contract.FixedBatch ?? _dynamicBatch;
 
-    private static (InferenceSession, CodeFormerModelContract) OpenCodeOnly(string path, SessionOptions options, int faceSize)
+    private LoadedModel CodeOnly()
+    {
+        if (_codeOnly is { } loaded)
+        {
+            return loaded;
+        }
+        lock (_codeOnlyLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _codeOnly ??= OpenCodeOnly(CodeOnlyModelPath!, _options, FaceSize);
+        }
+    }
+
+    private static LoadedModel OpenCodeOnly(string path, SessionOptions options, int faceSize)
     {
         var session = new InferenceSession(path, options);
         try
@@ -242,7 +253,7 @@ public sealed class CodeFormerSession : IFaceRestorer
             {
                 throw new ModelContractException($"Code-only model '{path}' takes {contract.FaceSize}² faces but the main model takes {faceSize}².");
             }
-            return (session, contract);
+            return new LoadedModel(session, contract);
         }
         catch
         {
@@ -257,11 +268,11 @@ public sealed class CodeFormerSession : IFaceRestorer
         {
             return;
         }
-        _disposed = true;
-        _main.Dispose();
-        if (_codeOnly is { IsValueCreated: true })
+        lock (_codeOnlyLock)
         {
-            _codeOnly.Value.Session.Dispose();
+            _disposed = true;
+            _main.Session.Dispose();
+            _codeOnly?.Session.Dispose();
         }
     }
 }

@@ -26,6 +26,13 @@ public static class CodeFormerCheckpoint
     }
 
     /// <summary>
+    /// The released variant (restoration, inpainting, colorization) or Tiny whose layout these weights fit
+    /// exactly, or null: lets a caller pick the architecture from the checkpoint instead of asking the user.
+    /// </summary>
+    public static CodeFormerArchitecture? IdentifyArchitecture(WeightSet weights) =>
+        KnownArchitectures.Select(k => k.Architecture).FirstOrDefault(a => Fits(weights, a));
+
+    /// <summary>
     /// Strict validation; when the shapes reveal another known CodeFormer variant, the first problem
     /// listed says so, since "wrong model chosen" is far likelier than a corrupt file.
     /// </summary>

@@ -19,6 +19,10 @@ internal sealed class PickleWriter(Stream output)
 
     public void EmptyTuple() => Write((byte)')');
 
+    public void EmptyList() => Write((byte)']');
+
+    public void Appends() => Write((byte)'e');
+
     public void None() => Write((byte)'N');
 
     public void Bool(bool value) => Write(value ? (byte)0x88 : (byte)0x89);
@@ -92,6 +96,14 @@ internal sealed class PickleWriter(Stream output)
             BinaryPrimitives.WriteInt64LittleEndian(buffer[2..], value);
             output.Write(buffer);
         }
+    }
+
+    /// <summary>LONG1 with the minimal two's-complement bytes, for integers beyond 64 bits (torch's magic number).</summary>
+    public void Long(System.Numerics.BigInteger value)
+    {
+        var bytes = value.ToByteArray(isUnsigned: false, isBigEndian: false);
+        Write(0x8a, (byte)bytes.Length);
+        output.Write(bytes);
     }
 
     private void Write(params ReadOnlySpan<byte> bytes) => output.Write(bytes);

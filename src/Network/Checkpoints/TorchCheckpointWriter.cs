@@ -3,9 +3,9 @@ using CodeFormer.Network.Weights;
 namespace CodeFormer.Network.Checkpoints;
 
 /// <summary>
-/// Writes real torch zip checkpoints (the format of <c>torch.save</c> since 1.6: pickle protocol 2,
-/// OrderedDicts of <c>_rebuild_tensor_v2</c>, uncompressed 64-byte-aligned storages), so tests can make
-/// a checkpoint with the official key set without Python. <c>torch.load</c> reads what this writes.
+/// Writes real torch checkpoints — the zip format of <c>torch.save</c> since 1.6 (pickle protocol 2,
+/// OrderedDicts of <c>_rebuild_tensor_v2</c>, uncompressed 64-byte-aligned storages) and the legacy
+/// format before it — so tests can make a checkpoint with the official key set without Python.
 /// </summary>
 public static class TorchCheckpointWriter
 {
@@ -30,28 +30,109 @@ public static class TorchCheckpointWriter
     /// </summary>
     internal static void WriteZip(string path, object root)
     {
-        var storageKeys = new Dictionary<Array, string>(ReferenceEqualityComparer.Instance);
-        var storages = new List<TorchTensorRecord>();
+        var storages = new StorageTable(legacy: false);
+        var pickle = PickleObject(root, storages);
+        WriteAtomically(path, file =>
+        {
+            var zip = new StoredZipWriter(file);
+            zip.AddEntry($"{ArchiveName}/data.pkl", pickle);
+            zip.AddEntry($"{ArchiveName}/byteorder", "little"u8);
+            foreach (var (key, record) in storages.Entries)
+            {
+                zip.AddEntry($"{ArchiveName}/data/{key}", record.StorageBytes);
+            }
+            zip.AddEntry($"{ArchiveName}/version", "3\n"u8);
+            zip.Finish();
+        });
+    }
+
+    /// <summary>
+    /// Writes the legacy format (<c>torch.save(..., _use_new_zipfile_serialization=False)</c>, the only
+    /// format before torch 1.6), e.g. <c>{"params_ema": weights}</c>. Many published .pth files are in it.
+    /// </summary>
+    public static void WriteLegacy(string path, IReadOnlyDictionary<string, WeightSet> topLevel)
+    {
+        var root = topLevel.Select(kv => new KeyValuePair<string, object?>(kv.Key, ToRecords(kv.Value))).ToList();
+        WriteLegacy(path, root);
+    }
+
+    /// <summary>
+    /// Magic number, protocol version and sys_info pickles, the object pickle, the sorted storage keys,
+    /// then each storage as an int64 element count and its raw little-endian elements.
+    /// </summary>
+    internal static void WriteLegacy(string path, object root)
+    {
+        var storages = new StorageTable(legacy: true);
+        var pickle = PickleObject(root, storages);
+        var keys = storages.Entries.Select(e => e.Key).Order(StringComparer.Ordinal).ToList();
+        var byKey = storages.Entries.ToDictionary(e => e.Key, e => e.Record);
+        WriteAtomically(path, file =>
+        {
+            var header = new PickleWriter(file);
+            header.Protocol(2);
+            header.Long(System.Numerics.BigInteger.Parse("119547037146038801333356")); // 0x1950a86a20f9469cfc6c
+            header.Stop();
+            header.Protocol(2);
+            header.Int(1001);
+            header.Stop();
+            header.Protocol(2);
+            header.EmptyDict();
+            header.Mark();
+            header.String("protocol_version");
+            header.Int(1001);
+            header.String("little_endian");
+            header.Bool(true);
+            header.String("type_sizes");
+            header.EmptyDict();
+            header.Mark();
+            header.String("short");
+            header.Int(2);
+            header.String("int");
+            header.Int(4);
+            header.String("long");
+            header.Int(4);
+            header.SetItems();
+            header.SetItems();
+            header.Stop();
+            file.Write(pickle);
+            header.Protocol(2);
+            header.EmptyList();
+            header.Mark();
+            foreach (var key in keys)
+            {
+                header.String(key);
+            }
+            header.Appends();
+            header.Stop();
+            Span<byte> count = stackalloc byte[8];
+            foreach (var key in keys)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(count, byKey[key].Storage.LongLength);
+                file.Write(count);
+                file.Write(byKey[key].StorageBytes);
+            }
+        });
+    }
+
+    private static byte[] PickleObject(object root, StorageTable storages)
+    {
         using var pickle = new MemoryStream();
         var writer = new PickleWriter(pickle);
         writer.Protocol(2);
-        WriteValue(writer, root, storageKeys, storages);
+        WriteValue(writer, root, storages);
         writer.Stop();
+        return pickle.ToArray();
+    }
 
+    /// <summary>Writes under a temporary name and renames, so a failed write never leaves a half file at <paramref name="path"/>.</summary>
+    private static void WriteAtomically(string path, Action<FileStream> write)
+    {
         string temporary = path + ".partial-" + Guid.NewGuid().ToString("N");
         try
         {
             using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 20))
             {
-                var zip = new StoredZipWriter(file);
-                zip.AddEntry($"{ArchiveName}/data.pkl", pickle.GetBuffer().AsSpan(0, (int)pickle.Length));
-                zip.AddEntry($"{ArchiveName}/byteorder", "little"u8);
-                foreach (var record in storages)
-                {
-                    zip.AddEntry($"{ArchiveName}/data/{storageKeys[record.Storage]}", record.StorageBytes);
-                }
-                zip.AddEntry($"{ArchiveName}/version", "3\n"u8);
-                zip.Finish();
+                write(file);
             }
             File.Move(temporary, path, overwrite: true);
         }
@@ -64,7 +145,7 @@ public static class TorchCheckpointWriter
     internal static List<TorchTensorRecord> ToRecords(WeightSet weights) =>
         weights.Names.Select(name => TorchTensorRecord.Contiguous(name, weights[name].Data, weights[name].Shape)).ToList();
 
-    private static void WriteValue(PickleWriter writer, object? value, Dictionary<Array, string> storageKeys, List<TorchTensorRecord> storages)
+    private static void WriteValue(PickleWriter writer, object? value, StorageTable storages)
     {
         switch (value)
         {
@@ -81,15 +162,15 @@ public static class TorchCheckpointWriter
                 writer.Int(number);
                 break;
             case TorchTensorRecord tensor:
-                WriteTensor(writer, tensor, storageKeys, storages);
+                WriteTensor(writer, tensor, storages);
                 break;
             case IReadOnlyList<TorchTensorRecord> stateDict:
                 EmptyOrderedDict(writer);
-                WriteItems(writer, stateDict.Select(t => new KeyValuePair<string, object?>(t.Name, t)).ToList(), storageKeys, storages);
+                WriteItems(writer, stateDict.Select(t => new KeyValuePair<string, object?>(t.Name, t)).ToList(), storages);
                 break;
             case IReadOnlyList<KeyValuePair<string, object?>> dict:
                 writer.EmptyDict();
-                WriteItems(writer, dict, storageKeys, storages);
+                WriteItems(writer, dict, storages);
                 break;
             default:
                 throw new ArgumentException($"Cannot write a {value.GetType().Name} into a checkpoint.");
@@ -97,7 +178,7 @@ public static class TorchCheckpointWriter
     }
 
     /// <summary>SETITEMS in batches of 1000, as Python's pickler batches them.</summary>
-    private static void WriteItems(PickleWriter writer, IReadOnlyList<KeyValuePair<string, object?>> items, Dictionary<Array, string> storageKeys, List<TorchTensorRecord> storages)
+    private static void WriteItems(PickleWriter writer, IReadOnlyList<KeyValuePair<string, object?>> items, StorageTable storages)
     {
         foreach (var batch in items.Chunk(1000))
         {
@@ -105,35 +186,33 @@ public static class TorchCheckpointWriter
             foreach (var (key, item) in batch)
             {
                 writer.String(key);
-                WriteValue(writer, item, storageKeys, storages);
+                WriteValue(writer, item, storages);
             }
             writer.SetItems();
         }
     }
 
     /// <summary><c>_rebuild_tensor_v2(persistent('storage', torch.XStorage, key, 'cpu', numel), offset, size, stride, False, OrderedDict())</c>.</summary>
-    private static void WriteTensor(PickleWriter writer, TorchTensorRecord tensor, Dictionary<Array, string> storageKeys, List<TorchTensorRecord> storages)
+    private static void WriteTensor(PickleWriter writer, TorchTensorRecord tensor, StorageTable storages)
     {
         if (tensor.Shape.Length != tensor.Stride.Length)
         {
             throw new ArgumentException($"Tensor '{tensor.Name}' has {tensor.Shape.Length} dimensions but {tensor.Stride.Length} strides.");
         }
-        var storageType = tensor.StorageType;
-        if (!storageKeys.TryGetValue(tensor.Storage, out var key))
-        {
-            key = storageKeys.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            storageKeys[tensor.Storage] = key;
-            storages.Add(tensor);
-        }
+        string key = storages.KeyOf(tensor);
         writer.Global("torch._utils", "_rebuild_tensor_v2");
         writer.Mark();
         writer.Mark();
         writer.String("storage");
-        writer.Global("torch", storageType.Name);
+        writer.Global("torch", tensor.StorageType.Name);
         writer.String(key);
         writer.String("cpu");
         writer.Int(tensor.Storage.LongLength);
-        writer.Tuple(5);
+        if (storages.Legacy)
+        {
+            writer.None(); // view_metadata: every storage is written whole
+        }
+        writer.Tuple(storages.Legacy ? 6 : 5);
         writer.PersistentId();
         writer.Int(tensor.StorageOffset);
         writer.IntTuple(tensor.Shape.Select(d => (long)d).ToList());
@@ -149,5 +228,27 @@ public static class TorchCheckpointWriter
         writer.Global("collections", "OrderedDict");
         writer.EmptyTuple();
         writer.Reduce();
+    }
+
+    /// <summary>One key per distinct storage array, in first-use order; tensors sharing an array share the storage.</summary>
+    private sealed class StorageTable(bool legacy)
+    {
+        private readonly Dictionary<Array, string> _keys = new(ReferenceEqualityComparer.Instance);
+        private readonly List<(string Key, TorchTensorRecord Record)> _entries = [];
+
+        public bool Legacy => legacy;
+
+        public IReadOnlyList<(string Key, TorchTensorRecord Record)> Entries => _entries;
+
+        public string KeyOf(TorchTensorRecord tensor)
+        {
+            if (!_keys.TryGetValue(tensor.Storage, out var key))
+            {
+                key = _keys.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                _keys[tensor.Storage] = key;
+                _entries.Add((key, tensor));
+            }
+            return key;
+        }
     }
 }

@@ -72,8 +72,9 @@ internal sealed class TorchZipCheckpoint : ITorchCheckpointArchive
 
     private string FindPrefix(string displayName)
     {
-        var pickle = _zip.Entries.FirstOrDefault(e => e.FullName.EndsWith("data.pkl", StringComparison.Ordinal)
-            && e.FullName.Count(c => c == '/') <= 1);
+        // torch writes "<archive>/data.pkl" with one directory level; the top-level form is accepted too.
+        var pickle = _zip.Entries.FirstOrDefault(e => e.FullName == "data.pkl"
+            || (e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) && e.FullName.Count(c => c == '/') == 1));
         if (pickle is null)
         {
             var names = _zip.Entries.Take(10).Select(e => e.FullName).ToList();
@@ -113,7 +114,17 @@ internal sealed class TorchZipCheckpoint : ITorchCheckpointArchive
         var buffer = new MemoryStream((int)entry.Length);
         using (var source = entry.Open())
         {
-            source.CopyTo(buffer);
+            // A compressed entry could inflate past its declared size; read one chunk beyond the cap and stop.
+            var chunk = new byte[1 << 16];
+            int read;
+            while ((read = source.Read(chunk)) > 0)
+            {
+                buffer.Write(chunk, 0, read);
+                if (buffer.Length > MaxPickleBytes)
+                {
+                    throw new CheckpointFormatException($"'{displayName}': data.pkl inflates past {MaxPickleBytes} bytes, too large for a weights checkpoint.");
+                }
+            }
         }
         buffer.Position = 0;
         var unpickler = new PickleUnpickler(buffer, TorchPickleGlobals.Resolve, LoadPersistent);

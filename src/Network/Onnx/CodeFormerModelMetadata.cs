@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using CodeFormer.Network.Architecture;
 
 namespace CodeFormer.Network.Onnx;
@@ -22,7 +23,19 @@ public static class CodeFormerModelMetadata
         "S-Lab License 1.0 (non-commercial use only). Weights converted from the official CodeFormer checkpoint " +
         "(sczhou/CodeFormer) carry this licence: redistribution and use are restricted to non-commercial purposes.";
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false };
+    /// <summary>Only the settable hyper-parameters are written; derived values (LevelCount, HeadDim, …) are recomputed on read.</summary>
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { DropReadOnlyProperties } },
+    };
+
+    private static void DropReadOnlyProperties(JsonTypeInfo typeInfo)
+    {
+        foreach (var property in typeInfo.Properties.Where(p => p.Set is null).ToList())
+        {
+            typeInfo.Properties.Remove(property);
+        }
+    }
 
     public static string SerializeArchitecture(CodeFormerArchitecture architecture)
         => JsonSerializer.Serialize(architecture, JsonOptions);

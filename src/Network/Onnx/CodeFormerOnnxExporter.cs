@@ -23,6 +23,10 @@ public static class CodeFormerOnnxExporter
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(options);
+        if (!Enum.IsDefined(options.Precision))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Precision, $"Unknown ONNX precision {(int)options.Precision}; expected Float32 or Float16.");
+        }
         var layout = new NetworkLayout(architecture);
         ValidateWeights(layout, weights, options);
         return new CodeFormerGraphBuilder(layout, weights, options).Build();

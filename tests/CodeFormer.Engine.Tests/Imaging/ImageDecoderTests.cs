@@ -155,6 +155,19 @@ public sealed class ImageDecoderTests
     }
 
     [Fact]
+    public async Task Async_stream_decoding_applies_the_same_byte_limit()
+    {
+        var png = TestImages.GradientPng(40, 30);
+
+        var error = await Assert.ThrowsAsync<ImageRejectedException>(
+            () => _decoder.DecodeAsync(new ForwardOnlyStream(png), new ImageLimits { MaxBytes = png.Length - 1 }));
+        var decoded = await _decoder.DecodeAsync(new ForwardOnlyStream(png), new ImageLimits { MaxBytes = png.Length });
+
+        Assert.Equal(ImageRejectionRule.MaxBytes, error.Rule);
+        Assert.Equal((40, 30), (decoded.Image.Width, decoded.Image.Height));
+    }
+
+    [Fact]
     public void Png_header_claiming_100000_square_is_refused_from_the_header_alone()
     {
         var crafted = PngWithHeaderOnly(100_000, 100_000);

@@ -13,6 +13,7 @@ internal sealed class LocalModelServer : IDisposable
     private readonly HttpListener _listener;
     private readonly byte[] _content;
     private readonly Task _loop;
+    private readonly ManualResetEventSlim _stopping = new();
 
     public LocalModelServer(byte[] content, Action<string>? log = null)
     {
@@ -34,6 +35,9 @@ internal sealed class LocalModelServer : IDisposable
 
     /// <summary>When set, this byte offset is served flipped (a corrupt transfer).</summary>
     public long? CorruptAt { get; set; }
+
+    /// <summary>When set, only this many body bytes are sent and then the connection goes silent until disposal.</summary>
+    public int? StallAfterBytes { get; set; }
 
     public Action<string>? Log { get; }
 
@@ -116,14 +120,24 @@ internal sealed class LocalModelServer : IDisposable
             body[corrupt - from] ^= 0xFF;
         }
         response.ContentLength64 = body.Length;
+        if (StallAfterBytes is { } stall && stall < body.Length)
+        {
+            response.OutputStream.Write(body, 0, stall);
+            response.OutputStream.Flush();
+            _stopping.Wait();
+            response.Abort();
+            return;
+        }
         response.OutputStream.Write(body);
         response.Close();
     }
 
     public void Dispose()
     {
+        _stopping.Set();
         _listener.Stop();
         _listener.Close();
         _loop.Wait(TimeSpan.FromSeconds(5));
+        _stopping.Dispose();
     }
 }

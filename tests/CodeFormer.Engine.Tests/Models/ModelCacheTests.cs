@@ -266,6 +266,38 @@ public sealed class ModelCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task Complete_partial_of_unknown_size_is_finished_by_a_416_answer()
+    {
+        using var server = new LocalModelServer(_content);
+        var model = TestModel(server.ModelUri, _content) with { SizeBytes = null };
+        var cache = new ModelCache(_directory, new ModelDownloader(_http));
+        Directory.CreateDirectory(_directory);
+        await File.WriteAllBytesAsync(cache.PathFor(model) + ModelDownloader.PartialSuffix, _content);
+
+        var path = await cache.ResolveAsync(model, null);
+
+        Assert.Equal(new[] { $"bytes={_content.Length}-" }, server.Requests);
+        Assert.Equal(_content, await File.ReadAllBytesAsync(path));
+    }
+
+    [Fact]
+    public async Task Stalled_server_is_abandoned_after_the_idle_timeout_and_the_partial_kept()
+    {
+        using var server = new LocalModelServer(_content) { StallAfterBytes = 100_000 };
+        var model = TestModel(server.ModelUri, _content);
+        var downloader = new ModelDownloader(_http) { IdleTimeout = TimeSpan.FromMilliseconds(500) };
+        var cache = new ModelCache(_directory, downloader);
+
+        var error = await Assert.ThrowsAsync<ModelUnavailableException>(() => cache.ResolveAsync(model, null));
+
+        Assert.Contains("no data for 0.5 s", error.Message);
+        Assert.Contains("Run again to resume", error.Message);
+        Assert.False(File.Exists(cache.PathFor(model)));
+        var partial = new FileInfo(cache.PathFor(model) + ModelDownloader.PartialSuffix);
+        Assert.InRange(partial.Length, 1, 100_000);
+    }
+
+    [Fact]
     public void Cache_directory_comes_from_the_option_or_the_environment()
     {
         Assert.Equal(Path.GetFullPath(_directory), new ModelCache(_directory).Directory);

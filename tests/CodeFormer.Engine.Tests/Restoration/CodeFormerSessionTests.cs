@@ -177,6 +177,21 @@ public sealed class CodeFormerSessionTests : IDisposable
     }
 
     [Fact]
+    public void Failed_code_only_open_is_retried_on_the_next_call()
+    {
+        string main = _folder.Write("retry.onnx", Scaling());
+        string sibling = _folder.Write("retry.w0.onnx", Sevens(size: 16));
+        using var session = CodeFormerSession.Open(main, _options);
+        var input = TestModels.RandomValues(FaceLength, seed: 13);
+        Assert.Throws<CodeFormer.Engine.Runtime.ModelContractException>(() => Run(session, input, 1, 0.0));
+
+        _folder.Write("retry.w0.onnx", Sevens());
+
+        Assert.All(Run(session, input, 1, 0.0), v => Assert.Equal(7f, v));
+        Assert.Equal(sibling, session.CodeOnlyModelPath);
+    }
+
+    [Fact]
     public void Span_lengths_must_match_the_face_count()
     {
         using var session = CodeFormerSession.Open(_folder.Write("spans.onnx", Scaling()), _options);
@@ -282,7 +297,7 @@ public sealed class CodeFormerSessionTests : IDisposable
 
     [Theory]
     [InlineData("codeformer.onnx", "codeformer.w0.onnx")]
-    [InlineData("models/cf-512.ONNX", "models/cf-512.w0.onnx")]
+    [InlineData("models/cf-512.fp16.onnx", "models/cf-512.fp16.w0.onnx")]
     [InlineData("plain", "plain.w0.onnx")]
     public void Code_only_sibling_name_inserts_w0_before_the_extension(string model, string sibling)
         => Assert.Equal(sibling, CodeFormerSession.CodeOnlyPathFor(model));

@@ -134,6 +134,22 @@ public sealed class CheckpointConverterTests
     }
 
     [Fact]
+    public void A_failure_while_placing_the_pair_leaves_previous_files_and_no_temporaries()
+    {
+        using var dir = new TemporaryDirectory();
+        string checkpoint = WriteCheckpoint(dir, new Dictionary<string, WeightSet> { ["params_ema"] = TinyWeights() });
+        string model = dir.File("m.onnx");
+        File.WriteAllText(model, "previous model");
+        // A directory where the w = 0 sibling must go makes the final rename fail after both exports succeeded.
+        Directory.CreateDirectory(dir.File("m.w0.onnx"));
+
+        Assert.ThrowsAny<IOException>(() => CheckpointConverter.Convert(checkpoint, model, Tiny, fp16: false));
+
+        Assert.Equal("previous model", File.ReadAllText(model));
+        Assert.Equal(["codeformer.pth", "m.onnx"], Directory.GetFiles(dir.Path).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
     public void A_damaged_checkpoint_fails_with_a_format_error_and_writes_nothing()
     {
         using var dir = new TemporaryDirectory();

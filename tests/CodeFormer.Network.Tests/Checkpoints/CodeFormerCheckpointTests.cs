@@ -96,6 +96,14 @@ public sealed class CodeFormerCheckpointTests
 
         Assert.StartsWith("these weights are the inpainting (codeformer_inpainting.pth) variant (codebook 512, fuse at 32/64/128)", error.Problems[0]);
         Assert.Contains("inpainting", error.Message);
+        Assert.Same(CodeFormerArchitecture.Inpainting, CodeFormerCheckpoint.IdentifyArchitecture(weights));
+    }
+
+    [Fact]
+    public void Identifies_the_architecture_a_weight_set_fits_or_none()
+    {
+        Assert.Same(CodeFormerArchitecture.Tiny, CodeFormerCheckpoint.IdentifyArchitecture(WeightsFor(Tiny)));
+        Assert.Null(CodeFormerCheckpoint.IdentifyArchitecture(WeightsFor(Tiny with { CodebookSize = 32 })));
     }
 
     private static WeightSet Without(WeightSet source, string name)

@@ -76,7 +76,7 @@ public sealed class PickleUnpicklerTests
     {
         using var dir = new TemporaryDirectory();
         string path = dir.File("evil.pth");
-        ZipCheckpointTests.WriteEntries(path, new Dictionary<string, byte[]>
+        CheckpointFormatTests.WriteEntries(path, new Dictionary<string, byte[]>
         {
             ["archive/data.pkl"] = Pickle("\x80\x02", "cposix\nsystem\n", "X\x02\x00\x00\x00ls\x85R."),
             ["archive/version"] = "3\n"u8.ToArray(),

@@ -107,6 +107,28 @@ public sealed class CodeFormerOnnxExporterTests
         Assert.Equal(withoutFuse.Count, graph.Initializers.Count(t => !t.Name.StartsWith(CodeFormerOnnxExporter.ConstantPrefix, StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public void Unknown_precision_is_rejected_before_any_work()
+    {
+        var weights = RandomWeights.Create(new ParameterLayout(new NetworkLayout(CodeFormerArchitecture.Tiny)), 3);
+
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => CodeFormerOnnxExporter.BuildGraph(
+            CodeFormerArchitecture.Tiny, weights, new CodeFormerExportOptions { Precision = (OnnxPrecision)7 }));
+
+        Assert.Contains("7", error.Message);
+    }
+
+    [Fact]
+    public void An_inconsistent_architecture_is_rejected_with_the_reason()
+    {
+        var weights = RandomWeights.Create(new ParameterLayout(new NetworkLayout(CodeFormerArchitecture.Tiny)), 3);
+        var broken = CodeFormerArchitecture.Tiny with { TransformerHeads = 3 };
+
+        var error = Assert.Throws<ArgumentException>(() => CodeFormerOnnxExporter.BuildGraph(broken, weights, new CodeFormerExportOptions()));
+
+        Assert.Contains("3 heads", error.Message);
+    }
+
     [Theory]
     [InlineData("models/codeformer.onnx", "models/codeformer.w0.onnx")]
     [InlineData("/a.b/model.fp16.onnx", "/a.b/model.fp16.w0.onnx")]

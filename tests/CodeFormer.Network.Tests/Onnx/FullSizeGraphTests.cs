@@ -5,6 +5,7 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace CodeFormer.Network.Tests.Onnx;
 
+[Collection(FullSizeModelCollection.Name)]
 public sealed class FullSizeGraphTests
 {
     private const long ReleasedParameters = 94_112_707L;

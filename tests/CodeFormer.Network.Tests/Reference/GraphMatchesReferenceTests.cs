@@ -23,7 +23,7 @@ public sealed class GraphMatchesReferenceTests(TinyOracleFixture fixture, ITestO
     {
         float[] expected = fixture.ReferenceOutput(fidelity);
 
-        float[] actual = fixture.RunOnnx(fixture.Weights, new CodeFormerExportOptions(), fidelity);
+        float[] actual = fixture.OnnxOutput(fidelity);
 
         float difference = TinyOracleFixture.MaxAbsDifference(expected, actual);
         output.WriteLine($"w = {fidelity}: max |onnx − reference| = {difference:E3}");
@@ -38,7 +38,7 @@ public sealed class GraphMatchesReferenceTests(TinyOracleFixture fixture, ITestO
     {
         float[] expected = fixture.ReferenceOutput(0);
 
-        float[] actual = fixture.RunOnnx(fixture.Weights, new CodeFormerExportOptions { IncludeFuseBlocks = false }, fidelity: 0);
+        float[] actual = fixture.RunOnnx(fixture.Weights, new CodeFormerExportOptions { IncludeFuseBlocks = false }, 0)[0];
 
         float difference = TinyOracleFixture.MaxAbsDifference(expected, actual);
         output.WriteLine($"code-only graph: max |onnx − reference| = {difference:E3}");
@@ -59,7 +59,7 @@ public sealed class GraphMatchesReferenceTests(TinyOracleFixture fixture, ITestO
         graph.AddOutput(logitsName, OnnxElementType.Float, "N", a.LatentTokens, a.CodebookSize);
 
         float[] expected = new ReferenceCodeFormer(a, fixture.Weights).PredictLogits(fixture.Input, TinyOracleFixture.Batch);
-        float[] actual = fixture.RunOnnx(graph, options, fidelity: 0, logitsName);
+        float[] actual = fixture.RunOnnx(graph, options, logitsName, 0)[0];
 
         float difference = TinyOracleFixture.MaxAbsDifference(expected, actual);
         float largest = expected.Max(Math.Abs);
@@ -75,15 +75,12 @@ public sealed class GraphMatchesReferenceTests(TinyOracleFixture fixture, ITestO
             (name, _) => RandomWeights.CreateTensor(fixture.Layout.Parameters.Single(p => p.Name == name), seed: 99));
 
         float[] referenceOther = new ReferenceCodeFormer(TinyOracleFixture.Architecture, otherFuse).Forward(fixture.Input, TinyOracleFixture.Batch, 0);
-        float[] onnx = fixture.RunOnnx(fixture.Weights, new CodeFormerExportOptions(), 0);
-        float[] onnxOther = fixture.RunOnnx(otherFuse, new CodeFormerExportOptions(), 0);
+        float[][] onnxOther = fixture.RunOnnx(otherFuse, new CodeFormerExportOptions(), 0, 1);
 
         Assert.Equal(fixture.ReferenceOutput(0), referenceOther);
-        Assert.Equal(onnx, onnxOther);
+        Assert.Equal(fixture.OnnxOutput(0), onnxOther[0]);
         // The replacement is real: at w = 1 the same swap does change the graph's output.
-        float atFullFidelity = TinyOracleFixture.MaxAbsDifference(
-            fixture.RunOnnx(fixture.Weights, new CodeFormerExportOptions(), 1),
-            fixture.RunOnnx(otherFuse, new CodeFormerExportOptions(), 1));
+        float atFullFidelity = TinyOracleFixture.MaxAbsDifference(fixture.OnnxOutput(1), onnxOther[1]);
         Assert.True(atFullFidelity > 1e-2f, $"Swapping the fuse weights changed the w = 1 output by only {atFullFidelity}.");
     }
 
@@ -100,14 +97,14 @@ public sealed class GraphMatchesReferenceTests(TinyOracleFixture fixture, ITestO
         var unusedChanged = WithCodebookRowReplaced(unusedRow);
         var usedChanged = WithCodebookRowReplaced(usedRow);
         float[] referenceBase = fixture.ReferenceOutput(fidelity);
-        float[] onnxBase = fixture.RunOnnx(fixture.Weights, new CodeFormerExportOptions(), fidelity);
+        float[] onnxBase = fixture.OnnxOutput(fidelity);
 
         Assert.Equal(referenceBase, new ReferenceCodeFormer(TinyOracleFixture.Architecture, unusedChanged).Forward(fixture.Input, TinyOracleFixture.Batch, fidelity));
-        Assert.True(TinyOracleFixture.MaxAbsDifference(onnxBase, fixture.RunOnnx(unusedChanged, new CodeFormerExportOptions(), fidelity)) <= 1e-6f);
+        Assert.True(TinyOracleFixture.MaxAbsDifference(onnxBase, fixture.RunOnnx(unusedChanged, new CodeFormerExportOptions(), fidelity)[0]) <= 1e-6f);
 
         float referenceChange = TinyOracleFixture.MaxAbsDifference(referenceBase,
             new ReferenceCodeFormer(TinyOracleFixture.Architecture, usedChanged).Forward(fixture.Input, TinyOracleFixture.Batch, fidelity));
-        float onnxChange = TinyOracleFixture.MaxAbsDifference(onnxBase, fixture.RunOnnx(usedChanged, new CodeFormerExportOptions(), fidelity));
+        float onnxChange = TinyOracleFixture.MaxAbsDifference(onnxBase, fixture.RunOnnx(usedChanged, new CodeFormerExportOptions(), fidelity)[0]);
         output.WriteLine($"changing a selected row moves the output by {referenceChange:E3} (reference), {onnxChange:E3} (onnx)");
         Assert.True(referenceChange > 1e-3f, $"Changing selected row {usedRow} moved the reference output by only {referenceChange}.");
         Assert.True(onnxChange > 1e-3f, $"Changing selected row {usedRow} moved the graph output by only {onnxChange}.");

@@ -18,6 +18,7 @@ public sealed class TinyOracleFixture
     private const ulong WeightSeed = 20261125;
 
     private readonly ConcurrentDictionary<double, float[]> _referenceOutputs = new();
+    private readonly ConcurrentDictionary<double, float[]> _onnxOutputs = new();
 
     public TinyOracleFixture()
     {
@@ -34,28 +35,35 @@ public sealed class TinyOracleFixture
     internal float[] ReferenceOutput(double fidelity)
         => _referenceOutputs.GetOrAdd(fidelity, w => new ReferenceCodeFormer(Architecture, Weights).Forward(Input, Batch, w));
 
-    /// <summary>Exports <paramref name="weights"/> with the graph builder, loads it in ORT and runs <see cref="Input"/>.</summary>
-    public float[] RunOnnx(WeightSet weights, CodeFormerExportOptions options, double fidelity)
-        => RunOnnx(CodeFormerOnnxExporter.BuildGraph(Architecture, weights, options), options, fidelity, CodeFormerOnnxExporter.OutputName);
+    /// <summary>ONNX Runtime output of the full graph built from the fixture's own weights, computed once per w.</summary>
+    public float[] OnnxOutput(double fidelity)
+        => _onnxOutputs.GetOrAdd(fidelity, w => RunOnnx(Weights, new CodeFormerExportOptions(), w)[0]);
 
-    /// <summary>Runs an exported graph (possibly with extra outputs added for inspection) and returns one output.</summary>
-    public float[] RunOnnx(OnnxGraph graph, CodeFormerExportOptions options, double fidelity, string outputName)
+    /// <summary>Exports <paramref name="weights"/> with the graph builder, loads it in ORT and runs <see cref="Input"/> once per w.</summary>
+    public float[][] RunOnnx(WeightSet weights, CodeFormerExportOptions options, params double[] fidelities)
+        => RunOnnx(CodeFormerOnnxExporter.BuildGraph(Architecture, weights, options), options, CodeFormerOnnxExporter.OutputName, fidelities);
+
+    /// <summary>Runs an exported graph (possibly with extra outputs added for inspection) and returns one output per w.</summary>
+    public float[][] RunOnnx(OnnxGraph graph, CodeFormerExportOptions options, string outputName, params double[] fidelities)
     {
         using var stream = new MemoryStream();
         OnnxModelWriter.Write(graph, stream);
         using var sessionOptions = new SessionOptions { IntraOpNumThreads = 2 };
         using var session = new InferenceSession(stream.ToArray(), sessionOptions);
         int size = Architecture.ImageSize;
-        var inputs = new List<NamedOnnxValue>
+        return fidelities.Select(fidelity =>
         {
-            NamedOnnxValue.CreateFromTensor(CodeFormerOnnxExporter.InputName, new DenseTensor<float>(Input, [Batch, 3, size, size])),
-        };
-        if (options.IncludeFuseBlocks)
-        {
-            inputs.Add(NamedOnnxValue.CreateFromTensor(CodeFormerOnnxExporter.WeightInputName, new DenseTensor<double>(new[] { fidelity }, [1])));
-        }
-        using var results = session.Run(inputs, [outputName]);
-        return results.Single().AsEnumerable<float>().ToArray();
+            var inputs = new List<NamedOnnxValue>
+            {
+                NamedOnnxValue.CreateFromTensor(CodeFormerOnnxExporter.InputName, new DenseTensor<float>(Input, [Batch, 3, size, size])),
+            };
+            if (options.IncludeFuseBlocks)
+            {
+                inputs.Add(NamedOnnxValue.CreateFromTensor(CodeFormerOnnxExporter.WeightInputName, new DenseTensor<double>(new[] { fidelity }, [1])));
+            }
+            using var results = session.Run(inputs, [outputName]);
+            return results.Single().AsEnumerable<float>().ToArray();
+        }).ToArray();
     }
 
     /// <summary>A copy of the fixture's weights with the tensors <paramref name="select"/> picks replaced.</summary>

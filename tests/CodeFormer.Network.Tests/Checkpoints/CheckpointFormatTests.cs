@@ -5,19 +5,29 @@ using CodeFormer.Network.Weights;
 
 namespace CodeFormer.Network.Tests.Checkpoints;
 
-public sealed class ZipCheckpointTests
+public sealed class CheckpointFormatTests
 {
     private static WeightSet TinyWeights(ulong seed) =>
         RandomWeights.Create(new ParameterLayout(new NetworkLayout(CodeFormerArchitecture.Tiny)), seed);
 
-    [Fact]
-    public void Writer_and_reader_round_trip_every_tensor_exactly_and_in_order()
+    [Theory]
+    [InlineData("zip")]
+    [InlineData("legacy")]
+    public void Writer_and_reader_round_trip_every_tensor_exactly_and_in_order(string format)
     {
         using var dir = new TemporaryDirectory();
         var written = TinyWeights(7);
         string path = dir.File("tiny.pth");
+        var topLevel = new Dictionary<string, WeightSet> { ["params_ema"] = written };
 
-        TorchCheckpointWriter.WriteZip(path, new Dictionary<string, WeightSet> { ["params_ema"] = written });
+        if (format == "zip")
+        {
+            TorchCheckpointWriter.WriteZip(path, topLevel);
+        }
+        else
+        {
+            TorchCheckpointWriter.WriteLegacy(path, topLevel);
+        }
         var read = TorchCheckpointReader.ReadStateDict(path);
 
         Assert.Equal(written.Names, read.Names);
@@ -115,8 +125,10 @@ public sealed class ZipCheckpointTests
         Assert.Contains("'net_g', 'iter'", error.Message);
     }
 
-    [Fact]
-    public void Strided_views_offsets_shared_storages_and_other_dtypes_become_dense_float32()
+    [Theory]
+    [InlineData("zip")]
+    [InlineData("legacy")]
+    public void Strided_views_offsets_shared_storages_and_other_dtypes_become_dense_float32(string format)
     {
         using var dir = new TemporaryDirectory();
         string path = dir.File("views.pth");
@@ -134,7 +146,7 @@ public sealed class ZipCheckpointTests
             new("num_batches_tracked", new long[] { 42 }, 0, [], []),
             new("scalar", new[] { 9.5f }, 0, [], []),
         };
-        TorchCheckpointWriter.WriteZip(path, (object)records);
+        Write(format, path, records);
 
         var read = TorchCheckpointReader.ReadStateDict(path);
 
@@ -149,12 +161,14 @@ public sealed class ZipCheckpointTests
         Assert.Equal([9.5f], read["scalar"].Data);
     }
 
-    [Fact]
-    public void A_view_reaching_past_its_storage_is_refused_with_the_numbers()
+    [Theory]
+    [InlineData("zip")]
+    [InlineData("legacy")]
+    public void A_view_reaching_past_its_storage_is_refused_with_the_numbers(string format)
     {
         using var dir = new TemporaryDirectory();
         string path = dir.File("overrun.pth");
-        TorchCheckpointWriter.WriteZip(path, (object)new List<TorchTensorRecord> { new("w", new float[4], 2, [3], [1]) });
+        Write(format, path, new List<TorchTensorRecord> { new("w", new float[4], 2, [3], [1]) });
 
         var error = Assert.Throws<CheckpointFormatException>(() => TorchCheckpointReader.ReadStateDict(path));
 
@@ -203,6 +217,18 @@ public sealed class ZipCheckpointTests
         WriteEntries(path, entries);
 
         Assert.Equal([1f, 2f], TorchCheckpointReader.ReadStateDict(path)["w"].Data);
+    }
+
+    private static void Write(string format, string path, object root)
+    {
+        if (format == "zip")
+        {
+            TorchCheckpointWriter.WriteZip(path, root);
+        }
+        else
+        {
+            TorchCheckpointWriter.WriteLegacy(path, root);
+        }
     }
 
     internal static Dictionary<string, byte[]> ReadEntries(string path)
