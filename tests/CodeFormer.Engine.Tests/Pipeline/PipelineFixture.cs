@@ -13,8 +13,8 @@ namespace CodeFormer.Engine.Tests.Pipeline;
 /// <summary>
 /// Engines shared by the pipeline tests, each built on first use (so machines without the assets never open the
 /// detector): an identity-like CodeFormer (output = input, the weight consumed as ·0) with the real YuNet, and a
-/// deterministic tiny random CodeFormer (64² faces) at batch sizes 1 and 4. The tests serialise on <see cref="Gate"/>
-/// because one engine takes one photo at a time and the machine has two cores.
+/// deterministic tiny random CodeFormer (64² faces) at batch sizes 1 and 4. Shared by every class of
+/// <see cref="PipelineCollection"/>, whose tests run one after the other (an engine takes one photo at a time).
 /// </summary>
 public sealed class PipelineFixture : IDisposable
 {
@@ -31,9 +31,6 @@ public sealed class PipelineFixture : IDisposable
     private readonly Dictionary<string, object> _cache = [];
 
     public SessionOptions SessionOptions { get; } = new();
-
-    /// <summary>Tests take this for their whole body: engines and ORT sessions are shared.</summary>
-    public Lock Gate { get; } = new();
 
     public RestorationEngine Identity => Engine("identity", () => Open(IdentityModelPath, batchSize: 4, withDetector: true));
 
@@ -121,6 +118,13 @@ public sealed class PipelineFixture : IDisposable
         SessionOptions.Dispose();
         _folder.Dispose();
     }
+}
+
+/// <summary>The pipeline test classes: one <see cref="PipelineFixture"/> for all, tests run sequentially.</summary>
+[CollectionDefinition(Name)]
+public sealed class PipelineCollection : ICollectionFixture<PipelineFixture>
+{
+    public const string Name = "Pipeline engines";
 }
 
 /// <summary>An <see cref="IProgress{T}"/> that records reports on the calling thread (Progress&lt;T&gt; posts them later).</summary>
