@@ -163,14 +163,17 @@ public sealed class RestorationEngine : IDisposable
                 FaceSize = _faceSize,
             }));
 
-            var reports = faces.Select((f, i) => FaceReport.From(i, f, aligned[i].ImageToFace)).ToList();
+            var reports = faces.Select((f, i) => ReportInPhotoPixels(i, f, aligned[i].ImageToFace, original, work)).ToList();
             var faceImages = options.IncludeFaceImages
                 ? aligned.Select((a, i) => new FaceImages(i, engine._encoder.Encode(a.Crop, ImageFileFormat.Png), engine._encoder.Encode(toPaste[i].RestoredFace, ImageFileFormat.Png))).ToList()
                 : [];
             return Finish(canvas, decoded, format, greyscale, reports, faceImages, comparisonBefore: work);
         }
 
-        /// <summary>Reference doc B.2: a photo whose short side is under 512 is first enlarged (bilinear) to a 512 short side.</summary>
+        /// <summary>
+        /// Reference doc B.2: a photo whose short side is under 512 is first enlarged (bilinear) to a 512 short side.
+        /// Sizes are rounded as cv2.resize rounds fx·w (cvRound): truncating would make e.g. 512/98·98 = 511.99… a 511 side.
+        /// </summary>
         private static RgbImage EnlargeSmallPhoto(RgbImage image)
         {
             int shortSide = Math.Min(image.Width, image.Height);
@@ -179,7 +182,31 @@ public sealed class RestorationEngine : IDisposable
                 return image;
             }
             double f = (double)MinimumShortSide / shortSide;
-            return ImageResizer.ResizeBilinear(image, (int)(image.Width * f), (int)(image.Height * f));
+            return ImageResizer.ResizeBilinear(image, (int)Math.Round(image.Width * f), (int)Math.Round(image.Height * f));
+        }
+
+        /// <summary>
+        /// Detection and alignment ran on the working copy (a small photo enlarged to a 512 short side); the report speaks
+        /// in the input photo's pixels. Box and landmarks go back through that resize's pixel-centre mapping
+        /// (INTER_LINEAR: work = (photo + 0.5)·f − 0.5, per axis), and the affine is composed with it, so it still maps
+        /// the reported landmarks exactly where the working-copy matrix mapped the detected ones.
+        /// </summary>
+        private static FaceReport ReportInPhotoPixels(int index, DetectedFace face, AffineTransform workToFace, RgbImage original, RgbImage work)
+        {
+            if (work.Width == original.Width && work.Height == original.Height)
+            {
+                return FaceReport.From(index, face, workToFace);
+            }
+            double fx = (double)work.Width / original.Width, fy = (double)work.Height / original.Height;
+            float X(float workX) => (float)((workX + 0.5) / fx - 0.5);
+            float Y(float workY) => (float)((workY + 0.5) / fy - 0.5);
+            var inPhoto = new DetectedFace(X(face.X1), Y(face.Y1), X(face.X2), Y(face.Y2), face.Score,
+                face.Landmarks.Select(p => new System.Numerics.Vector2(X(p.X), Y(p.Y))).ToArray());
+            var m = workToFace;
+            // workToFace ∘ photoToWork, photoToWork = (fx·x + 0.5·fx − 0.5, fy·y + 0.5·fy − 0.5).
+            double cx = 0.5 * fx - 0.5, cy = 0.5 * fy - 0.5;
+            var photoToFace = new AffineTransform(m.A * fx, m.B * fy, m.A * cx + m.B * cy + m.C, m.D * fx, m.E * fy, m.D * cx + m.E * cy + m.F);
+            return FaceReport.From(index, inPhoto, photoToFace);
         }
 
         /// <summary>

@@ -3,7 +3,11 @@ using CodeFormer.Engine.Imaging;
 
 namespace CodeFormer.Engine.Pipeline;
 
-/// <summary>What happened to one face: where it was found and how it was aligned.</summary>
+/// <summary>
+/// What happened to one face: where it was found and how it was aligned, in the input photo's pixels (also for small
+/// photos, which the pipeline enlarges before detection): Box [x1, y1, x2, y2], five landmarks, and Affine, the 2×3
+/// matrix [a, b, c, d, e, f] mapping photo pixels to the aligned face crop.
+/// </summary>
 public sealed record FaceReport(
     int Index,
     float[] Box,

@@ -106,6 +106,82 @@ public sealed class WholePhotoTests(PipelineFixture fixture, ITestOutputHelper o
         output.WriteLine($"box {string.Join(", ", face.Box.Select(v => v.ToString("F1")))}");
     }
 
+    [AssetFact(YuNet, HopperTiny)]
+    public void Faces_of_a_small_photo_are_reported_in_its_own_pixels()
+    {
+        var result = fixture.Identity.Restore(fixture.Photo(HopperTiny), new RestorationOptions { Upscale = 1 });
+        var face = Assert.Single(result.Faces);
+        output.WriteLine($"box {string.Join(", ", face.Box.Select(v => v.ToString("F1")))}");
+
+        // The photo is 128², so is its face: detection and alignment ran on the 512² working copy, the report must not.
+        Assert.All(face.Box, v => Assert.InRange(v, -1, 129));
+        Assert.InRange(face.Box[2] - face.Box[0], 30, 60);
+        // The affine still maps the (reported) landmarks onto the template: it maps photo pixels to the face.
+        var template = FfhqTemplate.ForFaceSize(512);
+        var m = face.Affine;
+        for (int k = 0; k < 5; k++)
+        {
+            double x = m[0] * face.Landmarks[k][0] + m[1] * face.Landmarks[k][1] + m[2];
+            double y = m[3] * face.Landmarks[k][0] + m[4] * face.Landmarks[k][1] + m[5];
+            Assert.InRange(Math.Sqrt(Math.Pow(x - template[k].X, 2) + Math.Pow(y - template[k].Y, 2)), 0, 40);
+        }
+    }
+
+    [AssetFact(YuNet)]
+    public void A_short_side_that_does_not_divide_512_is_still_enlarged_to_exactly_512()
+    {
+        // 512/98·98 is 511.99999999999994 in doubles: truncating gives 511 where OpenCV's cvRound gives 512.
+        var photo = SyntheticPhoto(98, 150, alpha: false);
+        var result = fixture.Identity.Restore(photo, new RestorationOptions { Upscale = 1 });
+
+        Assert.Equal((512, 784), (result.Width, result.Height));
+        Assert.Empty(result.Faces);
+    }
+
+    [AssetFact(YuNet, Astronaut)]
+    public void A_varying_alpha_plane_comes_back_unchanged()
+    {
+        var photo = WithAlphaGradient(fixture.Photo(Astronaut));
+        var result = fixture.Identity.Restore(photo, new RestorationOptions { Upscale = 1 });
+
+        Assert.Single(result.Faces);
+        Assert.Equal(Decode(photo).Alpha, Decode(result.Image).Alpha);
+    }
+
+    /// <summary>A smooth colour pattern without faces, as PNG.</summary>
+    private static byte[] SyntheticPhoto(int width, int height, bool alpha)
+    {
+        using var image = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgba32>(width, height);
+        for (int y = 0; y < height; y++)
+        {
+            for (int x = 0; x < width; x++)
+            {
+                image[x, y] = new((byte)(x * 255 / width), (byte)(y * 255 / height), (byte)((x + y) % 256), alpha ? (byte)(255 - x % 200) : (byte)255);
+            }
+        }
+        using var stream = new MemoryStream();
+        SixLabors.ImageSharp.ImageExtensions.SaveAsPng(image, stream);
+        return stream.ToArray();
+    }
+
+    /// <summary>The photo with an alpha plane running from 55 to 255 across it, as PNG.</summary>
+    private static byte[] WithAlphaGradient(byte[] png)
+    {
+        using var image = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgba32>(png);
+        for (int y = 0; y < image.Height; y++)
+        {
+            for (int x = 0; x < image.Width; x++)
+            {
+                var p = image[x, y];
+                p.A = (byte)(55 + 200 * x / image.Width);
+                image[x, y] = p;
+            }
+        }
+        using var stream = new MemoryStream();
+        SixLabors.ImageSharp.ImageExtensions.SaveAsPng(image, stream);
+        return stream.ToArray();
+    }
+
     [AssetFact(YuNet, Bryan)]
     public void Rgba_png_keeps_its_alpha()
     {
