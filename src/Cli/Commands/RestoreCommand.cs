@@ -78,7 +78,7 @@ internal static class RestoreCommand
             using var engine = await RestorationEngineFactory.CreateAsync(engineSettings, Console.Error.WriteLine, cancellationToken: cancellationToken);
             var writer = new ResultWriter(result.GetValue(output)!.FullName);
             var outcomes = await new BatchRunner(engine, writer, AnsiConsole.Console).RunAsync(files, options, cancellationToken);
-            SummaryTable.Render(AnsiConsole.Console, outcomes, writer.OutputRoot);
+            SummaryTable.Render(AnsiConsole.Console, outcomes, writer.OutputRoot, Console.Error);
             return outcomes.Any(o => !o.Succeeded) ? CommandErrors.Failure : 0;
         }));
         return command;

@@ -1,4 +1,5 @@
 using CodeFormer.Cli.Commands;
+using CodeFormer.Engine.Imaging;
 using CodeFormer.Engine.Pipeline;
 using Spectre.Console;
 
@@ -48,7 +49,13 @@ internal sealed class BatchRunner(RestorationEngine engine, ResultWriter writer,
         }
         catch (Exception ex) when (CommandErrors.IsUserFacing(ex))
         {
-            return new PhotoOutcome(file, false, 0, null, 0, 0, 0, ex.Message);
+            return new PhotoOutcome(file, false, 0, null, 0, 0, 0, Describe(ex));
         }
     }
+
+    /// <summary>The failure as the summary shows it: a refused image always names the rule it broke.</summary>
+    internal static string Describe(Exception ex) =>
+        ex is ImageRejectedException rejected && !ex.Message.Contains($"({rejected.Rule})", StringComparison.Ordinal)
+            ? $"rejected ({rejected.Rule}): {ex.Message}"
+            : ex.Message;
 }

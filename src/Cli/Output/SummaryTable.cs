@@ -14,7 +14,11 @@ internal static class SummaryTable
         return o.Warnings is { Count: > 0 } warnings ? $"[yellow]ok, but {Markup.Escape(string.Join("; ", warnings))}[/]" : "[green]ok[/]";
     }
 
-    public static void Render(IAnsiConsole console, IReadOnlyList<PhotoOutcome> outcomes, string outputRoot)
+    /// <param name="errors">
+    /// Each failure is also written here as one plain line (full path and reason): the table wraps its cells at the
+    /// console width (80 columns when output is redirected), which splits file names and reasons in logs.
+    /// </param>
+    public static void Render(IAnsiConsole console, IReadOnlyList<PhotoOutcome> outcomes, string outputRoot, TextWriter? errors = null)
     {
         var table = new Table().AddColumns("photo", "faces", "output", "ms", "status");
         foreach (var o in outcomes)
@@ -29,5 +33,9 @@ internal static class SummaryTable
         console.Write(table);
         int failed = outcomes.Count(o => !o.Succeeded);
         console.MarkupLine($"{outcomes.Count - failed} restored, {failed} failed; results in {Markup.Escape(outputRoot)}");
+        foreach (var o in outcomes.Where(o => !o.Succeeded))
+        {
+            errors?.WriteLine($"failed: {o.Input}: {o.Error}");
+        }
     }
 }
