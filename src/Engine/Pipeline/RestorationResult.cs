@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Text.Json.Serialization;
 using CodeFormer.Engine.Imaging;
 
 namespace CodeFormer.Engine.Pipeline;
@@ -22,6 +23,8 @@ public sealed record FaceReport(
         face.Landmarks.Select(p => new[] { p.X, p.Y }).ToArray(),
         affine.ToArray());
 
+    /// <summary>Box centre; not serialised (Vector2's fields would come out as an empty object, and the box says it).</summary>
+    [JsonIgnore]
     public Vector2 Center => new((Box[0] + Box[2]) / 2, (Box[1] + Box[3]) / 2);
 }
 
