@@ -1,0 +1,113 @@
+using System.Text.Json;
+using CodeFormer.Testing;
+
+namespace CodeFormer.Cli.Tests;
+
+/// <summary><c>codeformer restore</c> as a child process, on real photos with the real YuNet and a tiny random CodeFormer.</summary>
+[Collection(CliCollection.Name)]
+public sealed class RestoreCommandTests(CliFixture fixture)
+{
+    private const string YuNet = "models/face_detection_yunet_2023mar.onnx";
+    private const string Astronaut = "images/astronaut.png";
+    private const string HopperTiny = "images/hopper_128x128.png";
+
+    private static readonly string[] Stages = ["decode", "detect", "align", "restore", "background", "paste", "encode"];
+
+    [AssetFact(YuNet, Astronaut, HopperTiny)]
+    public void A_folder_with_a_corrupt_photo_restores_the_others_and_exits_1()
+    {
+        string input = fixture.NewFolder("photos");
+        File.Copy(TestAssets.PathOf(Astronaut), Path.Combine(input, "astronaut.png"));
+        File.Copy(TestAssets.PathOf(HopperTiny), Path.Combine(input, "hopper.png"));
+        // The first 2000 bytes of a real JPEG: a valid header, then the data stops.
+        File.WriteAllBytes(Path.Combine(input, "broken.jpg"), File.ReadAllBytes(TestAssets.PathOf("images/grace_hopper_517x606.jpg"))[..2000]);
+        string output = fixture.NewFolder("results");
+
+        var run = fixture.Run("restore", input, "--model", fixture.TinyModelPath, "--detector-model", TestAssets.PathOf(YuNet),
+            "--offline", "-o", output);
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        foreach (var name in new[] { "astronaut", "hopper" })
+        {
+            Assert.True(File.Exists(Path.Combine(output, "final_results", name + ".png")), $"no final result for {name}\n{run}");
+            Assert.True(File.Exists(Path.Combine(output, "restored_faces", name + "_00.png")), $"no restored face for {name}\n{run}");
+            Assert.True(File.Exists(Path.Combine(output, "cropped_faces", name + "_00.png")), $"no cropped face for {name}\n{run}");
+            Assert.True(File.Exists(Path.Combine(output, "cmp", name + ".png")), $"no comparison for {name}\n{run}");
+            AssertReport(Path.Combine(output, "reports", name + ".json"), inputSide: name == "astronaut" ? 512 : 128);
+        }
+        Assert.Empty(Directory.GetFiles(output, "broken*", SearchOption.AllDirectories));
+        Assert.Empty(Directory.GetFiles(output, "*.tmp", SearchOption.AllDirectories));
+
+        // The summary names the failed photo and the rule it broke, on one unwrapped line of stderr.
+        var failure = Assert.Single(run.StdErr.Split('\n'), line => line.StartsWith("failed:", StringComparison.Ordinal));
+        Assert.Contains(Path.Combine(input, "broken.jpg"), failure);
+        Assert.Contains("NotDecodable", failure);
+        Assert.Contains("truncated", failure);
+        Assert.Contains("2 restored, 1 failed", run.StdOut);
+    }
+
+    private static void AssertReport(string path, int inputSide)
+    {
+        Assert.True(File.Exists(path), $"report {path} is missing");
+        using var report = JsonDocument.Parse(File.ReadAllBytes(path));
+        var root = report.RootElement;
+        Assert.Equal(inputSide, root.GetProperty("inputWidth").GetInt32());
+        Assert.Equal(1024, root.GetProperty("outputWidth").GetInt32());
+        var face = Assert.Single(root.GetProperty("faces").EnumerateArray());
+        var box = face.GetProperty("box").EnumerateArray().Select(v => v.GetDouble()).ToList();
+        Assert.Equal(4, box.Count);
+        Assert.True(box[0] < box[2] && box[1] < box[3], $"box {string.Join(", ", box)}");
+        Assert.All(box, v => Assert.InRange(v, -1, inputSide + 1));
+        Assert.InRange(face.GetProperty("score").GetDouble(), 0.5, 1);
+        var landmarks = face.GetProperty("landmarks").EnumerateArray().ToList();
+        Assert.Equal(5, landmarks.Count);
+        Assert.All(landmarks, p => Assert.Equal(2, p.GetArrayLength()));
+        Assert.Equal(6, face.GetProperty("affine").GetArrayLength());
+        Assert.Equal(["affine", "box", "index", "landmarks", "score"], face.EnumerateObject().Select(p => p.Name).Order());
+        var timings = root.GetProperty("timingsMs");
+        Assert.Equal(Stages.Order(), timings.EnumerateObject().Select(p => p.Name).Order());
+        Assert.True(root.GetProperty("totalMs").GetDouble() > 0);
+    }
+
+    [AssetFact(Astronaut)]
+    public void Offline_without_a_model_says_which_file_to_fetch_from_where_and_where_to_put_it()
+    {
+        string emptyCache = fixture.NewFolder("empty-cache");
+        string output = fixture.NewFolder("offline-results");
+
+        var run = fixture.Run("restore", TestAssets.PathOf(Astronaut), "--offline", "--models-dir", emptyCache, "-o", output);
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains("https://github.com/sczhou/CodeFormer/releases/download/v0.1.0/codeformer.pth", run.StdErr);
+        Assert.Contains(Path.Combine(emptyCache, "codeformer.pth"), run.StdErr);
+        Assert.Empty(Directory.GetFileSystemEntries(emptyCache));
+        Assert.Empty(Directory.GetFileSystemEntries(output));
+        Assert.DoesNotContain("Unhandled exception", run.StdErr);
+    }
+
+    [AssetFact(Astronaut)]
+    public void A_fidelity_outside_0_1_is_refused_before_anything_runs()
+    {
+        var run = fixture.Run("restore", TestAssets.PathOf(Astronaut), "--fidelity", "2", "--offline", "--models-dir", fixture.NewFolder("unused"));
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains("[0, 1]", run.StdErr);
+        Assert.DoesNotContain("execution provider", run.StdErr);
+    }
+
+    [Fact]
+    public void Help_lists_the_options_of_the_issue()
+    {
+        var run = fixture.Run("restore", "--help");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        foreach (var option in new[]
+        {
+            "-w, --fidelity", "-s, --upscale", "--bg-upsampler", "--face-upsample", "--aligned", "--only-center-face", "--draw-box",
+            "--detector", "yunet", "retinaface", "--device", "auto", "cpu", "cuda", "--model", "--detector-model", "-o, --output",
+        })
+        {
+            Assert.Contains(option, run.StdOut);
+        }
+    }
+}
