@@ -255,7 +255,12 @@ public sealed class RestorationEngine : IDisposable
         {
             Report(RestorationStage.Encode, 0.95, "encoding");
             // A greyscale source is written back as greyscale; a colour photo that merely looks grey keeps its channels.
-            var bytes = _timings.Measure(RestorationStage.Encode, () => engine._encoder.Encode(output, format, options.JpegQuality, greyscale && decoded.SourceIsGreyscaleFormat));
+            // Deliberate deviation: a 16-bit PNG source is written as 16-bit PNG so its fine levels survive (the reference
+            // scales 16-bit input to 0..255 and writes 8 bits, or 16 only by the accident of bug #222). The depth follows
+            // the input, never the values. Tested by WholePhotoTests.A_16_bit_png_comes_back_as_16_bit….
+            int pngBitDepth = format == ImageFileFormat.Png && decoded.BitDepth == 16 ? 16 : 8;
+            var bytes = _timings.Measure(RestorationStage.Encode, () => engine._encoder.Encode(output, format, options.JpegQuality,
+                greyscale && decoded.SourceIsGreyscaleFormat, pngBitDepth));
             byte[]? comparison = options.IncludeComparison
                 ? _timings.Measure(RestorationStage.Encode, () => engine._encoder.Encode(SideBySide.Compose(comparisonBefore, output), ImageFileFormat.Png))
                 : null;

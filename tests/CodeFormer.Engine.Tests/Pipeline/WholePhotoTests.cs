@@ -148,6 +148,76 @@ public sealed class WholePhotoTests(PipelineFixture fixture, ITestOutputHelper o
         Assert.Equal(Decode(photo).Alpha, Decode(result.Image).Alpha);
     }
 
+    [AssetFact(YuNet, Astronaut)]
+    public void A_16_bit_png_comes_back_as_16_bit_with_its_fine_levels_kept_away_from_the_face()
+    {
+        var photo = As16Bit(fixture.Photo(Astronaut));
+        var result = fixture.Identity.Restore(photo, new RestorationOptions { Upscale = 1 });
+
+        var face = Assert.Single(result.Faces);
+        Assert.Equal(16, new ImageDecoder().Inspect(result.Image).BitDepth);
+        using var before = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb48>(photo);
+        using var after = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb48>(result.Image);
+        var footprint = PasteFootprint(face, 512, 1, 48, 512, 512);
+        for (int y = 0; y < 512; y += 3)
+        {
+            for (int x = 0; x < 512; x += 3)
+            {
+                if (!Contains(footprint, x, y))
+                {
+                    Assert.Equal(before[x, y], after[x, y]);
+                }
+            }
+        }
+    }
+
+    [AssetFact(YuNet, Astronaut)]
+    public void Draw_box_frames_each_face_in_green_and_nothing_else()
+    {
+        var plain = Decode(fixture.Identity.Restore(fixture.Photo(Astronaut), new RestorationOptions { Upscale = 1 }).Image);
+        var result = fixture.Identity.Restore(fixture.Photo(Astronaut), new RestorationOptions { Upscale = 1, DrawBox = true });
+        var boxed = Decode(result.Image);
+
+        var face = Assert.Single(result.Faces);
+        var footprint = PasteFootprint(face, 512, 1, 48, 512, 512);
+        AssertIdenticalOutside(plain, boxed, [footprint]);
+        int green = 0;
+        for (int i = 0; i < boxed.Pixels.Length; i += 3)
+        {
+            if (boxed.Pixels[i] == 0 && boxed.Pixels[i + 1] == 255 && boxed.Pixels[i + 2] == 0)
+            {
+                green++;
+                Assert.True(Contains(footprint, i / 3 % 512, i / 3 / 512), $"green pixel {i / 3} outside the face");
+            }
+        }
+        output.WriteLine($"{green} pure green pixels");
+        // A frame around a ~170 px wide crop footprint, some pixels thick: hundreds of pixels, far fewer than the crop.
+        Assert.InRange(green, 200, footprint.Width * footprint.Height / 4);
+    }
+
+    /// <summary>The photo as a 16-bit RGB PNG whose levels are not multiples of 257 (so 8-bit output would lose them).</summary>
+    private static byte[] As16Bit(byte[] png)
+    {
+        using var source = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(png);
+        using var image = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb48>(source.Width, source.Height);
+        for (int y = 0; y < source.Height; y++)
+        {
+            for (int x = 0; x < source.Width; x++)
+            {
+                var p = source[x, y];
+                ushort Level(byte v) => (ushort)Math.Min(65535, v * 257 + (x * 7 + y * 13) % 200);
+                image[x, y] = new(Level(p.R), Level(p.G), Level(p.B));
+            }
+        }
+        using var stream = new MemoryStream();
+        SixLabors.ImageSharp.ImageExtensions.SaveAsPng(image, stream, new SixLabors.ImageSharp.Formats.Png.PngEncoder
+        {
+            BitDepth = SixLabors.ImageSharp.Formats.Png.PngBitDepth.Bit16,
+            ColorType = SixLabors.ImageSharp.Formats.Png.PngColorType.Rgb,
+        });
+        return stream.ToArray();
+    }
+
     /// <summary>A smooth colour pattern without faces, as PNG.</summary>
     private static byte[] SyntheticPhoto(int width, int height, bool alpha)
     {
