@@ -69,6 +69,26 @@ public sealed class RestoreCommandTests(CliFixture fixture)
         Assert.True(root.GetProperty("totalMs").GetDouble() > 0);
     }
 
+    [AssetFact(YuNet, Astronaut, HopperTiny)]
+    public void Photos_with_the_same_name_do_not_overwrite_each_other()
+    {
+        string first = fixture.NewFolder("first"), second = fixture.NewFolder("second");
+        File.Copy(TestAssets.PathOf(Astronaut), Path.Combine(first, "face.png"));
+        File.Copy(TestAssets.PathOf(HopperTiny), Path.Combine(second, "face.png"));
+        string output = fixture.NewFolder("same-name-results");
+
+        var run = fixture.Run("restore", first, second, "--model", fixture.TinyModelPath, "--detector-model", TestAssets.PathOf(YuNet),
+            "--offline", "-s", "1", "-o", output);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var reports = Directory.GetFiles(Path.Combine(output, "reports")).Order().ToList();
+        Assert.Equal(2, reports.Count);
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(output, "restored_faces")).Length);
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(output, "final_results")).Length);
+        var inputs = reports.Select(r => JsonDocument.Parse(File.ReadAllBytes(r)).RootElement.GetProperty("input").GetString()!);
+        Assert.Equal(new[] { Path.Combine(first, "face.png"), Path.Combine(second, "face.png") }.Order(StringComparer.Ordinal), inputs.Order(StringComparer.Ordinal));
+    }
+
     [AssetFact(Astronaut)]
     public void Offline_without_a_model_says_which_file_to_fetch_from_where_and_where_to_put_it()
     {

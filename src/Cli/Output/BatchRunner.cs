@@ -24,11 +24,13 @@ internal sealed class BatchRunner(RestorationEngine engine, ResultWriter writer,
             .StartAsync(async context =>
             {
                 var overall = context.AddTask($"{files.Count} photo(s)", maxValue: files.Count);
-                foreach (var file in files)
+                var names = OutputNames.For(files);
+                for (int i = 0; i < files.Count; i++)
                 {
+                    var file = files[i];
                     cancellationToken.ThrowIfCancellationRequested();
                     overall.Description = Path.GetFileName(file);
-                    outcomes.Add(await RunOneAsync(file, options, overall, cancellationToken));
+                    outcomes.Add(await RunOneAsync(file, names[i], options, overall, cancellationToken));
                     overall.Value = outcomes.Count;
                 }
                 overall.Description = $"{files.Count} photo(s)";
@@ -36,7 +38,7 @@ internal sealed class BatchRunner(RestorationEngine engine, ResultWriter writer,
         return outcomes;
     }
 
-    private async Task<PhotoOutcome> RunOneAsync(string file, RestorationOptions options, ProgressTask overall, CancellationToken cancellationToken)
+    private async Task<PhotoOutcome> RunOneAsync(string file, string outputName, RestorationOptions options, ProgressTask overall, CancellationToken cancellationToken)
     {
         double start = overall.Value;
         var progress = new Progress<RestorationProgress>(p => overall.Value = start + Math.Clamp(p.Fraction, 0, 1) * 0.99);
@@ -44,7 +46,7 @@ internal sealed class BatchRunner(RestorationEngine engine, ResultWriter writer,
         {
             var bytes = await File.ReadAllBytesAsync(file, cancellationToken);
             var result = await engine.RestoreAsync(bytes, options, progress, cancellationToken);
-            var written = writer.Write(file, result);
+            var written = writer.Write(file, result, outputName);
             return new PhotoOutcome(file, true, result.Faces.Count, written[0], result.Width, result.Height, result.Timings.Total, null, result.Warnings);
         }
         catch (Exception ex) when (CommandErrors.IsUserFacing(ex))

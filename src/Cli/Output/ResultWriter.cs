@@ -21,9 +21,10 @@ internal sealed class ResultWriter(string outputRoot)
 
     public string OutputRoot { get; } = Path.GetFullPath(outputRoot);
 
-    public IReadOnlyList<string> Write(string inputPath, RestorationResult result)
+    /// <param name="baseName">Name the outputs are written under; default the input's stem (see <see cref="OutputNames"/>).</param>
+    public IReadOnlyList<string> Write(string inputPath, RestorationResult result, string? baseName = null)
     {
-        string baseName = Path.GetFileNameWithoutExtension(inputPath);
+        baseName ??= Path.GetFileNameWithoutExtension(inputPath);
         var written = new List<string>();
         string finalPath = Path.Combine(OutputRoot, "final_results", baseName + OutputFormat.ExtensionOf(result.Format));
         WriteAtomically(finalPath, result.Image);
