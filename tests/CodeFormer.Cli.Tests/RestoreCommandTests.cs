@@ -105,6 +105,18 @@ public sealed class RestoreCommandTests(CliFixture fixture)
         Assert.DoesNotContain("Unhandled exception", run.StdErr);
     }
 
+    [AssetFact(YuNet, Astronaut)]
+    public void Background_upsampling_without_an_onnx_model_asks_for_bg_model()
+    {
+        string cache = fixture.NewFolder("bg-cache");
+        var run = fixture.Run("restore", TestAssets.PathOf(Astronaut), "--bg-upsampler", "realesrgan", "--model", fixture.TinyModelPath,
+            "--detector-model", TestAssets.PathOf(YuNet), "--offline", "--models-dir", cache, "-o", fixture.NewFolder("bg-results"));
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains("--bg-model", run.StdErr);
+        Assert.Empty(Directory.GetFileSystemEntries(cache));
+    }
+
     [AssetFact(Astronaut)]
     public void A_fidelity_outside_0_1_is_refused_before_anything_runs()
     {

@@ -19,6 +19,7 @@ public static class RestorationEngineFactory
     public static async Task<RestorationEngine> CreateAsync(EngineSettings settings, Action<string>? notice = null, HttpClient? http = null, CancellationToken cancellationToken = default)
     {
         notice ??= _ => { };
+        RequireBackgroundOnnx(settings);
         var sessionOptions = SessionOptionsFactory.Create(settings.Device, settings.IntraOpThreads, out var provider);
         notice($"execution provider: {provider}");
         var disposables = new List<IDisposable> { sessionOptions };
@@ -100,6 +101,25 @@ public static class RestorationEngineFactory
                 notice($"downloading {name}: {p.Received / (1 << 20):N0} of {p.Total.Value / (1 << 20):N0} MiB");
             }
         });
+    }
+
+    /// <summary>
+    /// The registry's Real-ESRGAN entry is the official PyTorch checkpoint, which this project cannot convert to ONNX yet:
+    /// resolving it through the cache would download 67 MB (or, offline, tell the user to) only to fail opening a .pth
+    /// as ONNX. So background upsampling needs an explicit ONNX export, and the error says so before anything is opened.
+    /// </summary>
+    private static void RequireBackgroundOnnx(EngineSettings settings)
+    {
+        if (!settings.NeedsBackgroundModel || (settings.BackgroundModelPath is { } path && !IsCheckpoint(path)))
+        {
+            return;
+        }
+        var model = ModelRegistry.RealEsrganX2;
+        string given = settings.BackgroundModelPath is { } checkpoint ? $"'{checkpoint}' is a PyTorch checkpoint; " : "";
+        throw new ModelUnavailableException(
+            $"Background upsampling needs a Real-ESRGAN x2 model in ONNX form, passed explicitly (CLI: --bg-model): {given}" +
+            $"the official weights ({model.Url}) are a PyTorch checkpoint that this project does not convert to ONNX yet. " +
+            "Export RRDBNet (23 blocks, 64 features, grow 32, scale 2) to ONNX and pass that file.");
     }
 
     private static bool IsCheckpoint(string path) => Path.GetExtension(path).ToLowerInvariant() is ".pth" or ".pt" or ".ckpt";
