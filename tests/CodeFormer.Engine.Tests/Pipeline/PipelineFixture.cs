@@ -2,6 +2,7 @@ using CodeFormer.Engine.Detection;
 using CodeFormer.Engine.Geometry;
 using CodeFormer.Engine.Pipeline;
 using CodeFormer.Engine.Restoration;
+using CodeFormer.Engine.Upsampling;
 using CodeFormer.Network.Architecture;
 using CodeFormer.Network.Onnx;
 using CodeFormer.Network.Weights;
@@ -36,6 +37,15 @@ public sealed class PipelineFixture : IDisposable
 
     /// <summary>The identity model without a detector: only aligned inputs can be restored.</summary>
     public RestorationEngine IdentityWithoutDetector => Engine("identity-aligned-only", () => Open(IdentityModelPath, batchSize: 4, withDetector: false));
+
+    /// <summary>The identity model with a nearest-neighbour ×2 stand-in for Real-ESRGAN (same contract, known answer).</summary>
+    public RestorationEngine IdentityWithUpsampler => Engine("identity-upsampler", () =>
+    {
+        var restorer = CodeFormerSession.Open(IdentityModelPath, SessionOptions, maxBatch: 4);
+        var detector = new YuNetDetector(TestAssets.PathOf(YuNet), SessionOptions);
+        var upsampler = RealEsrganUpsampler.FromBytes(TestModels.Bytes(Upsampling.FakeUpsamplers.NearestX2()), SessionOptions);
+        return new RestorationEngine(restorer, detector, upsampler, new EngineSettings { BatchSize = 4, NeedsBackgroundModel = true });
+    });
 
     public RestorationEngine TinyBatch1 => Engine("tiny-1", () => Open(TinyModelPath, batchSize: 1, withDetector: true));
 
