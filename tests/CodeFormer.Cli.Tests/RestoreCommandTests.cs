@@ -90,6 +90,24 @@ public sealed class RestoreCommandTests(CliFixture fixture)
     }
 
     [AssetFact(Astronaut)]
+    public void Aligned_crops_need_no_detector_and_come_back_at_the_model_face_size()
+    {
+        string input = fixture.NewFolder("aligned");
+        File.Copy(TestAssets.PathOf(Astronaut), Path.Combine(input, "crop.png"));
+        string output = fixture.NewFolder("aligned-results");
+        string emptyCache = fixture.NewFolder("aligned-cache");
+
+        var run = fixture.Run("restore", input, "--aligned", "--model", fixture.TinyModelPath, "--offline", "--models-dir", emptyCache, "-o", output);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using var report = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(output, "reports", "crop.json")));
+        Assert.Equal(64, report.RootElement.GetProperty("outputWidth").GetInt32());
+        Assert.Equal(0, report.RootElement.GetProperty("faces").GetArrayLength());
+        Assert.True(File.Exists(Path.Combine(output, "final_results", "crop.png")));
+        Assert.Empty(Directory.GetFileSystemEntries(emptyCache));
+    }
+
+    [AssetFact(Astronaut)]
     public void Offline_without_a_model_says_which_file_to_fetch_from_where_and_where_to_put_it()
     {
         string emptyCache = fixture.NewFolder("empty-cache");

@@ -1,3 +1,4 @@
+using CodeFormer.Engine.Detection;
 using CodeFormer.Engine.Models;
 using CodeFormer.Engine.Pipeline;
 using CodeFormer.Engine.Runtime;
@@ -35,6 +36,21 @@ public sealed class EngineFactoryTests(PipelineFixture fixture) : IDisposable
         Assert.Equal(512, engine.FaceSize);
         Assert.Contains(notices, n => n.Contains("execution provider", StringComparison.Ordinal));
         Assert.Empty(Directory.GetFileSystemEntries(_cache.Path));
+    }
+
+    [AssetFact(YuNet, RetinaFace, Astronaut)]
+    public async Task The_retinaface_detector_kind_drives_the_retinaface_model()
+    {
+        using var engine = await RestorationEngineFactory.CreateAsync(Settings with
+        {
+            Detector = DetectorKind.RetinaFace,
+            DetectorModelPath = TestAssets.PathOf(RetinaFace),
+        });
+
+        var result = engine.Restore(fixture.Photo(Astronaut), new RestorationOptions { Upscale = 1 });
+
+        var face = Assert.Single(result.Faces);
+        Assert.InRange(face.Score, 0.8f, 1f); // RetinaFace's threshold is 0.8 (reference B.3)
     }
 
     [AssetFact(YuNet)]

@@ -20,6 +20,7 @@ namespace CodeFormer.Engine.Tests.Pipeline;
 public sealed class PipelineFixture : IDisposable
 {
     public const string YuNet = "models/face_detection_yunet_2023mar.onnx";
+    public const string RetinaFace = "models/retinaface_mobilenet0.25_640.onnx";
     public const string Astronaut = "images/astronaut.png";
     public const string Solvay = "images/solvay_1927_1280x926.png";
     public const string HopperTiny = "images/hopper_128x128.png";
