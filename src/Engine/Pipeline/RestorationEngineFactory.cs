@@ -70,10 +70,12 @@ public static class RestorationEngineFactory
         {
             var checkpoint = await cache.ResolveAsync(ModelRegistry.CodeFormer, settings.ModelPath, DownloadProgress(ModelRegistry.CodeFormer.Name, notice), cancellationToken);
             onnxPath = Path.Combine(cache.Directory, Path.GetFileNameWithoutExtension(checkpoint) + ".onnx");
-            if (!File.Exists(onnxPath) || File.GetLastWriteTimeUtc(onnxPath) < File.GetLastWriteTimeUtc(checkpoint))
+            // Reused only if converted from this very checkpoint: official and fine-tuned files share the stem (and so the name).
+            if (!ConvertedModelStamp.Matches(onnxPath, checkpoint))
             {
                 notice($"converting {checkpoint} to ONNX (once): {onnxPath}");
                 CheckpointConverter.Convert(checkpoint, onnxPath, CodeFormerArchitecture.Full, fp16: false, new Progress<string>(notice));
+                ConvertedModelStamp.Write(onnxPath, checkpoint);
             }
         }
         var session = CodeFormerSession.Open(onnxPath, sessionOptions, maxBatch: settings.BatchSize);
