@@ -56,7 +56,9 @@ public sealed class FacePaster
 
     /// <summary>
     /// Pastes the faces, in order, onto <paramref name="canvas"/> (the input upscaled by options.Upscale).
-    /// With DrawBox the green boxes are drawn after all faces, over the blended result, as the reference does.
+    /// With DrawBox the green boxes are drawn after all faces, over the blended result, as the reference's code does
+    /// (a frame int(1400/√area) face px wide, warped like the face): a box drawn into the face before pasting would
+    /// be eaten by the feather, whose erosion removes the outer ~2·w_edge pixels.
     /// </summary>
     public void PasteInPlace(RgbImage canvas, IReadOnlyList<FaceToPaste> faces, PasteOptions options)
     {

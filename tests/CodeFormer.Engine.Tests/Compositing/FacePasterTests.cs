@@ -183,6 +183,37 @@ public sealed class FacePasterTests
         Assert.True(Math.Abs(cy - (exactY + shiftBeyondExact)) < 0.05, $"blob y {cy:F3}, exact {exactY:F3}, expected shift {shiftBeyondExact}");
     }
 
+    [Theory]
+    [InlineData(150, 120, 0.3, 1)]   // well inside
+    [InlineData(20, 200, 0.35, 1)]   // hanging off the left edge
+    [InlineData(280, 230, 0.3, 2)]   // off the bottom-right corner, upscaled
+    public void WorkingOnTheFaceFootprintGivesTheSameAsTheWholeCanvas(double cx, double cy, double scale, int upscale)
+    {
+        // The reference warps, erodes and blurs the whole canvas; the paster only the face's block. Recompute the
+        // reference way from the public pieces and compare, including where the face leaves the canvas (OpenCV's
+        // erosion ignores outside pixels and its blur reflects at the canvas edge, not at the block's edge).
+        var input = TestImages.Smooth(300, 250);
+        var aligned = new FaceAligner().Align(input, LandmarksAround(cx, cy, scale, 7));
+        var restored = TestImages.Noise(512, 512, 3);
+        var canvas = ImageResizer.ResizeBilinear(input, 300 * upscale, 250 * upscale);
+        var pasted = new FacePaster().Paste(canvas, [new FaceToPaste(restored, aligned.ImageToFace)], new PasteOptions { Upscale = upscale });
+
+        var faceToCanvas = FacePaster.FaceToCanvas(aligned.ImageToFace, upscale, false);
+        var warped = AffineWarper.Warp(restored, faceToCanvas, canvas.Width, canvas.Height, WarpBorder.Zero);
+        var square = AffineWarper.Warp(FloatPlane.Filled(512, 512, 1f), faceToCanvas, canvas.Width, canvas.Height, WarpBorder.Zero);
+        var mask = FeatherMask.Build(square, upscale);
+        for (int i = 0; i < canvas.Width * canvas.Height; i++)
+        {
+            float m = mask.Soft.Values[i], e = mask.Eroded.Values[i];
+            for (int c = 0; c < 3; c++)
+            {
+                float expected = m * (e * warped.Pixels[i * 3 + c]) + (1 - m) * canvas.Pixels[i * 3 + c];
+                Assert.True(Math.Abs(expected - pasted.Pixels[i * 3 + c]) < 1e-3, $"pixel {i % canvas.Width}, {i / canvas.Width}: {pasted.Pixels[i * 3 + c]} vs {expected}");
+            }
+        }
+        Assert.True(mask.Area > 1000);
+    }
+
     [Fact]
     public void TwoFacesPastedOneAfterTheOtherBothLand()
     {
