@@ -16,4 +16,7 @@ public sealed record DetectedFace(float X1, float Y1, float X2, float Y2, float 
 
     public DetectedFace Scaled(float factor) => new(
         X1 * factor, Y1 * factor, X2 * factor, Y2 * factor, Score, Landmarks.Select(p => p * factor).ToArray());
+
+    public DetectedFace Translated(float dx, float dy) => new(
+        X1 + dx, Y1 + dy, X2 + dx, Y2 + dy, Score, Landmarks.Select(p => p + new Vector2(dx, dy)).ToArray());
 }
