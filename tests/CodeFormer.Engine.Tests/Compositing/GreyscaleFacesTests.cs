@@ -22,10 +22,10 @@ public sealed class GreyscaleFacesTests
     [Fact]
     public void DetectsGreyAndColourImages()
     {
-        var colour = TestImages.Smooth(64, 48);
+        var colour = GeometryImages.Smooth(64, 48);
         var grey = GreyVersion(colour);
-        Assert.False(GreyscaleFaces.LooksGreyscale(colour));
-        Assert.True(GreyscaleFaces.LooksGreyscale(grey));
+        Assert.False(GreyscaleDetector.LooksGreyscale(colour));
+        Assert.True(GreyscaleDetector.LooksGreyscale(grey));
 
         // A constant tint has zero variance of channel differences: still "grey" by the reference's test.
         var tinted = grey.Clone();
@@ -33,7 +33,7 @@ public sealed class GreyscaleFacesTests
         {
             tinted.Pixels[i] += 20;
         }
-        Assert.True(GreyscaleFaces.LooksGreyscale(tinted));
+        Assert.True(GreyscaleDetector.LooksGreyscale(tinted));
 
         // Channel noise of variance ≈ 9 per channel gives difference variances ≈ 18: over the threshold of 10.
         var random = new Random(1);
@@ -42,14 +42,14 @@ public sealed class GreyscaleFacesTests
         {
             noisy.Pixels[i] += (float)((random.NextDouble() - 0.5) * Math.Sqrt(12 * 9));
         }
-        Assert.False(GreyscaleFaces.LooksGreyscale(noisy));
-        Assert.True(GreyscaleFaces.LooksGreyscale(noisy, threshold: 25));
+        Assert.False(GreyscaleDetector.LooksGreyscale(noisy));
+        Assert.True(GreyscaleDetector.LooksGreyscale(noisy, threshold: 25));
     }
 
     [Fact]
     public void ToGreyUsesTheReferenceWeights()
     {
-        var image = TestImages.Filled(2, 1, 100, 150, 200);
+        var image = GeometryImages.Filled(2, 1, 100, 150, 200);
         var grey = GreyscaleFaces.ToGrey(image);
         float expected = (float)(0.2989 * 100 + 0.587 * 150 + 0.114 * 200);
         Assert.All(grey.Pixels, v => Assert.Equal(expected, v, 3));
@@ -59,8 +59,8 @@ public sealed class GreyscaleFacesTests
     public void ColourTransferMatchesStatisticsAndNeverLeavesTheByteRange()
     {
         // Uniform content and a narrower uniform style: nothing reaches the clamp, so the statistics carry over exactly.
-        var content = TestImages.Noise(40, 40, 1);
-        var style = TestImages.Noise(30, 20, 2);
+        var content = GeometryImages.Noise(40, 40, 1);
+        var style = GeometryImages.Noise(30, 20, 2);
         for (int i = 0; i < style.Pixels.Length; i++)
         {
             style.Pixels[i] = style.Pixels[i] * 0.5f + 60 + 10 * (i % 3);
@@ -75,16 +75,16 @@ public sealed class GreyscaleFacesTests
         }
 
         // The #222 trigger: a style with a huge spread and a content with outliers pushes AdaIN far past 255.
-        var extreme = TestImages.Filled(10, 10, 0, 0, 0);
+        var extreme = GeometryImages.Filled(10, 10, 0, 0, 0);
         for (int i = 0; i < extreme.Pixels.Length; i += 6)
         {
             extreme.Pixels[i] = extreme.Pixels[i + 1] = extreme.Pixels[i + 2] = 255;
         }
-        var outlier = TestImages.Filled(10, 10, 100, 100, 100);
-        TestImages.Set(outlier, 3, 3, 255, 255, 255);
+        var outlier = GeometryImages.Filled(10, 10, 100, 100, 100);
+        GeometryImages.Set(outlier, 3, 3, 255, 255, 255);
         var clamped = GreyscaleFaces.TransferColourStatistics(outlier, extreme);
         Assert.All(clamped.Pixels, v => Assert.InRange(v, 0f, 255f));
-        Assert.Equal(255f, TestImages.At(clamped, 3, 3, 0));
+        Assert.Equal(255f, GeometryImages.At(clamped, 3, 3, 0));
     }
 
     private static (double Mean, double Std) Stats(IEnumerable<float> values)
@@ -97,15 +97,15 @@ public sealed class GreyscaleFacesTests
     [Fact]
     public void ColourInputsLeaveTheRestoredFaceAlone()
     {
-        var face = TestImages.Smooth(16, 16);
+        var face = GeometryImages.Smooth(16, 16);
         Assert.Same(face, GreyscaleFaces.PrepareRestoredFace(face, inputIsGreyscale: false, inputCrop: face));
     }
 
     [Fact]
     public void AGreyInputStaysGreyAndIsNotBlackAfterRestorationAndPasteBack()
     {
-        var input = GreyVersion(TestImages.Smooth(240, 220));
-        Assert.True(GreyscaleFaces.LooksGreyscale(input));
+        var input = GreyVersion(GeometryImages.Smooth(240, 220));
+        Assert.True(GreyscaleDetector.LooksGreyscale(input));
         double a = 0.3;
         var faceToImage = new AffineTransform(a, 0, 120 - a * 256, 0, a, 110 - a * 256);
         var landmarks = FfhqTemplate.ForFaceSize().Select(p => faceToImage.Apply(p)).ToArray();
@@ -122,22 +122,22 @@ public sealed class GreyscaleFacesTests
         {
             for (int x = 200; x < 230; x++)
             {
-                TestImages.Set(restored, x, y, 255, 255, 255);
+                GeometryImages.Set(restored, x, y, 255, 255, 255);
             }
         }
 
-        var prepared = GreyscaleFaces.PrepareRestoredFace(restored, GreyscaleFaces.LooksGreyscale(input), aligned.Crop);
+        var prepared = GreyscaleFaces.PrepareRestoredFace(restored, GreyscaleDetector.LooksGreyscale(input), aligned.Crop);
         var result = new FacePaster().Paste(input, [new FaceToPaste(prepared, aligned.ImageToFace)], new PasteOptions());
 
-        Assert.True(GreyscaleFaces.LooksGreyscale(result, threshold: 0.01));
+        Assert.True(GreyscaleDetector.LooksGreyscale(result, threshold: 0.01));
         double inputMean = 0, resultMean = 0;
         for (int y = 80; y < 140; y++)
         {
             for (int x = 90; x < 150; x++)
             {
-                inputMean += TestImages.At(input, x, y, 1);
-                resultMean += TestImages.At(result, x, y, 1);
-                Assert.InRange(TestImages.At(result, x, y, 0), 0f, 255f);
+                inputMean += GeometryImages.At(input, x, y, 1);
+                resultMean += GeometryImages.At(result, x, y, 1);
+                Assert.InRange(GeometryImages.At(result, x, y, 0), 0f, 255f);
             }
         }
         inputMean /= 3600;
