@@ -76,8 +76,10 @@ public sealed class NetworkLayout
             for (int r = 0; r < a.ResBlocksPerLevel; r++)
             {
                 blocks.Add(new ResBlockSpec(blocks.Count, resolution, channels, outChannels));
-                // The reference fuses after the first ResBlock of each upsampled level (32:9, 64:12, 128:15, 256:18).
-                if (r == 0)
+                // The reference fuses after the first ResBlock of each upsampled level (32:9, 64:12, 128:15,
+                // 256:18, 512:21) but after the last one of the latent level (16:6), which follows the mid blocks.
+                bool latentLevel = level == a.LevelCount - 1;
+                if (latentLevel ? r == a.ResBlocksPerLevel - 1 : r == 0)
                 {
                     fuses[resolution] = blocks.Count - 1;
                 }

@@ -57,7 +57,7 @@ public sealed class ParameterLayoutTests
         Assert.Equal(25, layout.EncoderBlocks.Count);
         Assert.Equal(25, layout.GeneratorBlocks.Count);
         Assert.Equal(new Dictionary<int, int> { [512] = 2, [256] = 5, [128] = 8, [64] = 11, [32] = 14, [16] = 18 }, layout.EncoderTapAfterBlock);
-        foreach (var (resolution, block) in new[] { (32, 9), (64, 12), (128, 15), (256, 18), (512, 21) })
+        foreach (var (resolution, block) in new[] { (16, 6), (32, 9), (64, 12), (128, 15), (256, 18), (512, 21) })
         {
             Assert.Equal(block, layout.GeneratorFuseAfterBlock[resolution]);
         }

@@ -1,0 +1,33 @@
+namespace CodeFormer.Bench;
+
+/// <summary>
+/// <c>codeformer-bench network|pipeline|memory|gemm</c>. Each prints a Markdown table with the machine and date
+/// so results can be pasted into docs/benchmarks.md as measured.
+/// </summary>
+internal static class BenchCommand
+{
+    public static int Run(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help")
+        {
+            Console.WriteLine("""
+                usage:
+                  codeformer-bench network  [--config full|tiny] [--iterations N] [--batches 1,4] [--weights 0,0.5] [--threads N] [--model path.onnx]
+                  codeformer-bench pipeline --model m.onnx --detector-model d.onnx [--iterations N] photo...
+                  codeformer-bench memory   --model m.onnx --detector-model d.onnx --photo p [--megapixels 24] [--upscale 1]
+                  codeformer-bench gemm     [--size 2048]
+                """);
+            return args.Length == 0 ? 2 : 0;
+        }
+        var options = BenchArguments.Parse(args.Skip(1).ToArray());
+        Console.WriteLine(MachineDescription.Describe());
+        return args[0] switch
+        {
+            "network" => NetworkBenchmark.Run(options),
+            "pipeline" => PipelineBenchmark.Run(options),
+            "memory" => MemoryBenchmark.Run(options),
+            "gemm" => GemmFloor.Run(options),
+            _ => throw new ArgumentException($"Unknown benchmark '{args[0]}'."),
+        };
+    }
+}

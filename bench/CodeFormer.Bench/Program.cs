@@ -1,0 +1,3 @@
+using CodeFormer.Bench;
+
+return BenchCommand.Run(args);

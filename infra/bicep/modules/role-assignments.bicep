@@ -1,0 +1,313 @@
+// Every data-plane permission in the deployment, in one place so least privilege can be reviewed at a
+// glance. Each assignment names its built-in role (by its fixed GUID), its scope, and why the
+// identity needs it. Scopes are as narrow as the resource model allows: a queue, a topic, a container
+// or a table rather than the namespace or the account, except where a host needs the whole account.
+
+@description('Name of the Function app\'s identity.')
+param functionsIdentityName string
+
+@description('Name of the GPU worker\'s identity.')
+param workerIdentityName string
+
+@description('Object id of the user running azd; empty to grant nothing to a user.')
+param principalId string
+
+@description('Principal type of principalId (User for `azd up` from a terminal, ServicePrincipal in a pipeline).')
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+param principalType string
+
+param storageAccountName string
+param uploadsContainerName string
+param resultsContainerName string
+param modelsContainerName string
+param jobsTableName string
+param serviceBusNamespaceName string
+param queueName string
+param jobEventsTopicName string
+param registryName string
+param applicationInsightsName string
+
+// Built-in role definition ids (the same in every tenant).
+var roles = {
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+  storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
+  serviceBusDataOwner: '090c5cfd-751d-490a-894a-3ce6f1109419'
+  eventGridDataSender: 'd5a91429-5739-47e2-a06b-3470a27159e7'
+  acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+}
+
+resource functionsIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
+  name: functionsIdentityName
+}
+
+resource workerIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
+  name: workerIdentityName
+}
+
+resource storageAccount 'Microsoft.Storage/storageAccounts@2024-01-01' existing = {
+  name: storageAccountName
+
+  resource blobService 'blobServices' existing = {
+    name: 'default'
+
+    resource uploads 'containers' existing = {
+      name: uploadsContainerName
+    }
+
+    resource results 'containers' existing = {
+      name: resultsContainerName
+    }
+
+    resource models 'containers' existing = {
+      name: modelsContainerName
+    }
+  }
+
+  resource tableService 'tableServices' existing = {
+    name: 'default'
+
+    resource jobs 'tables' existing = {
+      name: jobsTableName
+    }
+  }
+}
+
+resource serviceBus 'Microsoft.ServiceBus/namespaces@2024-01-01' existing = {
+  name: serviceBusNamespaceName
+
+  resource queue 'queues' existing = {
+    name: queueName
+  }
+}
+
+resource jobEventsTopic 'Microsoft.EventGrid/topics@2025-02-15' existing = {
+  name: jobEventsTopicName
+}
+
+resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' existing = {
+  name: registryName
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Function app identity
+// ---------------------------------------------------------------------------------------------------
+
+// Storage Blob Data Owner on the account: the Functions host keeps its leases, keys and timers in
+// azure-webjobs-* containers and Flex Consumption reads the deployment package; the identity-based
+// host storage connection is documented to need Owner (Contributor cannot manage the host's blob
+// leases), and the blob trigger reads uploads/. Account scope because the host creates containers.
+resource functionsBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storageAccount.id, functionsIdentity.id, roles.storageBlobDataOwner)
+  scope: storageAccount
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    principalId: functionsIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Storage Queue Data Contributor on the account: the blob trigger writes photos it cannot process to
+// the webjobs-blobtrigger-poison queue (queues are created by the host, hence account scope).
+resource functionsQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storageAccount.id, functionsIdentity.id, roles.storageQueueDataContributor)
+  scope: storageAccount
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+    principalId: functionsIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Storage Table Data Contributor on the jobs table only: the app inserts the job row and answers
+// status queries from it.
+resource functionsJobsTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storageAccount::tableService::jobs.id, functionsIdentity.id, roles.storageTableDataContributor)
+  scope: storageAccount::tableService::jobs
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
+    principalId: functionsIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Azure Service Bus Data Sender on the restore queue only: the app enqueues jobs, never receives.
+resource functionsQueueSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(serviceBus::queue.id, functionsIdentity.id, roles.serviceBusDataSender)
+  scope: serviceBus::queue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
+    principalId: functionsIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// EventGrid Data Sender on the job-events topic only: the app publishes "accepted" and "rejected".
+resource functionsEventsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(jobEventsTopic.id, functionsIdentity.id, roles.eventGridDataSender)
+  scope: jobEventsTopic
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.eventGridDataSender)
+    principalId: functionsIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Monitoring Metrics Publisher on the Application Insights component: with local auth disabled, this
+// is what lets the app's telemetry in.
+resource functionsTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(applicationInsights.id, functionsIdentity.id, roles.monitoringMetricsPublisher)
+  scope: applicationInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+    principalId: functionsIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// GPU worker identity
+// ---------------------------------------------------------------------------------------------------
+
+// AcrPull on the registry: the container app pulls the worker image with its identity (no admin user).
+resource workerAcrPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(registry.id, workerIdentity.id, roles.acrPull)
+  scope: registry
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.acrPull)
+    principalId: workerIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Azure Service Bus Data Owner on the restore queue only. The worker itself needs only receive,
+// complete and dead-letter (Data Receiver), but the KEDA azure-servicebus scaler, which authenticates
+// with this same identity, reads the queue's message count through the management endpoint, and that
+// needs the Manage right, which no narrower built-in role grants. A second identity just for the
+// scaler would not shrink the blast radius: any identity attached to the app can be used from inside
+// the container. Scoping Owner to the one queue keeps it away from every other entity.
+resource workerQueueOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(serviceBus::queue.id, workerIdentity.id, roles.serviceBusDataOwner)
+  scope: serviceBus::queue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataOwner)
+    principalId: workerIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Storage Blob Data Reader on uploads/: the worker reads the photo; it never changes what the user sent.
+resource workerUploadsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storageAccount::blobService::uploads.id, workerIdentity.id, roles.storageBlobDataReader)
+  scope: storageAccount::blobService::uploads
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: workerIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Storage Blob Data Reader on models/: the worker downloads the model files at start-up.
+resource workerModelsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storageAccount::blobService::models.id, workerIdentity.id, roles.storageBlobDataReader)
+  scope: storageAccount::blobService::models
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: workerIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Storage Blob Data Contributor on results/: the worker writes (and on retry overwrites) the result.
+resource workerResultsWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storageAccount::blobService::results.id, workerIdentity.id, roles.storageBlobDataContributor)
+  scope: storageAccount::blobService::results
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: workerIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Storage Table Data Contributor on the jobs table only: the worker records running/succeeded/failed.
+resource workerJobsTable 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storageAccount::tableService::jobs.id, workerIdentity.id, roles.storageTableDataContributor)
+  scope: storageAccount::tableService::jobs
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
+    principalId: workerIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// EventGrid Data Sender on the job-events topic only: the worker publishes "completed" and "failed".
+resource workerEventsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(jobEventsTopic.id, workerIdentity.id, roles.eventGridDataSender)
+  scope: jobEventsTopic
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.eventGridDataSender)
+    principalId: workerIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Monitoring Metrics Publisher on the Application Insights component: the worker's telemetry.
+resource workerTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(applicationInsights.id, workerIdentity.id, roles.monitoringMetricsPublisher)
+  scope: applicationInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+    principalId: workerIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The person (or pipeline) running azd: only what docs/deployment.md asks them to do with their own
+// Entra login, since shared-key access is off. Skipped when no principal id is given.
+// ---------------------------------------------------------------------------------------------------
+
+// Storage Blob Data Contributor on uploads/: send a photo (`az storage blob upload --auth-mode login`).
+resource userUploadsWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(principalId)) {
+  name: guid(storageAccount::blobService::uploads.id, principalId, roles.storageBlobDataContributor)
+  scope: storageAccount::blobService::uploads
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: principalId
+    principalType: principalType
+  }
+}
+
+// Storage Blob Data Contributor on models/: upload the model files the worker loads.
+resource userModelsWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(principalId)) {
+  name: guid(storageAccount::blobService::models.id, principalId, roles.storageBlobDataContributor)
+  scope: storageAccount::blobService::models
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: principalId
+    principalType: principalType
+  }
+}
+
+// Storage Blob Data Reader on results/: download the restored photo.
+resource userResultsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(principalId)) {
+  name: guid(storageAccount::blobService::results.id, principalId, roles.storageBlobDataReader)
+  scope: storageAccount::blobService::results
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: principalId
+    principalType: principalType
+  }
+}

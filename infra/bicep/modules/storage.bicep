@@ -1,0 +1,153 @@
+// The storage account: photos in (uploads), restored photos out (results), model files (models), the
+// Functions host's own containers, the Flex Consumption deployment package, and the job table.
+// Keyless by construction: shared-key access is off, so every caller (apps, Event Grid, the user's
+// `az storage blob upload --auth-mode login`) authenticates with Entra ID.
+
+@description('Azure region of the account.')
+param location string
+
+@description('Tags applied to the account (carries azd-env-name).')
+param tags object
+
+@description('Storage account name (3-24 lowercase letters and digits).')
+@minLength(3)
+@maxLength(24)
+param storageAccountName string
+
+@description('Container the user uploads photos into; its BlobCreated events start a job.')
+param uploadsContainerName string
+
+@description('Container the worker writes restored photos into.')
+param resultsContainerName string
+
+@description('Container the worker downloads its model files from at start-up.')
+param modelsContainerName string
+
+@description('Container Flex Consumption deploys the Function app package from.')
+param deploymentContainerName string
+
+@description('Table holding one row per job (state, timings, result blob).')
+param jobsTableName string
+
+@description('Days after which uploads and results are deleted by the lifecycle policy.')
+@minValue(1)
+param retentionDays int
+
+resource storageAccount 'Microsoft.Storage/storageAccounts@2024-01-01' = {
+  name: storageAccountName
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    accessTier: 'Hot'
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    defaultToOAuthAuthentication: true
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      // Public endpoint with Entra-only auth: Event Grid, Flex Consumption and the GPU environment are
+      // not in a virtual network here, and the user uploads from their own machine.
+      defaultAction: 'Allow'
+      bypass: 'AzureServices'
+    }
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2024-01-01' = {
+  parent: storageAccount
+  name: 'default'
+}
+
+resource uploadsContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = {
+  parent: blobService
+  name: uploadsContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource resultsContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = {
+  parent: blobService
+  name: resultsContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource modelsContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = {
+  parent: blobService
+  name: modelsContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = {
+  parent: blobService
+  name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2024-01-01' = {
+  parent: storageAccount
+  name: 'default'
+}
+
+resource jobsTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2024-01-01' = {
+  parent: tableService
+  name: jobsTableName
+}
+
+// Photos are personal data: keep them no longer than needed. Deleting by creation time (not last
+// access) makes the retention promise independent of whether anyone looked at the result.
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2024-01-01' = {
+  parent: storageAccount
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'delete-photos-after-retention'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                '${uploadsContainer.name}/'
+                '${resultsContainer.name}/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterCreationGreaterThan: retentionDays
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+}
+
+output storageAccountName string = storageAccount.name
+output blobEndpoint string = storageAccount.properties.primaryEndpoints.blob
+output tableEndpoint string = storageAccount.properties.primaryEndpoints.table
+output queueEndpoint string = storageAccount.properties.primaryEndpoints.queue
+output uploadsContainerName string = uploadsContainer.name
+output resultsContainerName string = resultsContainer.name
+output modelsContainerName string = modelsContainer.name
+output deploymentContainerName string = deploymentContainer.name
+output jobsTableName string = jobsTable.name

@@ -1,0 +1,54 @@
+using CodeFormer.Cli.Commands;
+using CodeFormer.Engine.Pipeline;
+using Spectre.Console;
+
+namespace CodeFormer.Cli.Output;
+
+/// <summary>The outcome of one photo of a batch.</summary>
+internal sealed record PhotoOutcome(string Input, bool Succeeded, int Faces, string? Output, int Width, int Height, double Milliseconds, string? Error,
+    IReadOnlyList<string>? Warnings = null);
+
+/// <summary>
+/// Restores a list of photos one after the other with a progress bar. A photo that fails is reported
+/// and skipped; the others still complete, and the caller exits non-zero if any failed.
+/// </summary>
+internal sealed class BatchRunner(RestorationEngine engine, ResultWriter writer, IAnsiConsole console)
+{
+    public async Task<IReadOnlyList<PhotoOutcome>> RunAsync(IReadOnlyList<string> files, RestorationOptions options, CancellationToken cancellationToken)
+    {
+        var outcomes = new List<PhotoOutcome>();
+        await console.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .StartAsync(async context =>
+            {
+                var overall = context.AddTask($"{files.Count} photo(s)", maxValue: files.Count);
+                foreach (var file in files)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    overall.Description = Path.GetFileName(file);
+                    outcomes.Add(await RunOneAsync(file, options, overall, cancellationToken));
+                    overall.Value = outcomes.Count;
+                }
+                overall.Description = $"{files.Count} photo(s)";
+            });
+        return outcomes;
+    }
+
+    private async Task<PhotoOutcome> RunOneAsync(string file, RestorationOptions options, ProgressTask overall, CancellationToken cancellationToken)
+    {
+        double start = overall.Value;
+        var progress = new Progress<RestorationProgress>(p => overall.Value = start + Math.Clamp(p.Fraction, 0, 1) * 0.99);
+        try
+        {
+            var bytes = await File.ReadAllBytesAsync(file, cancellationToken);
+            var result = await engine.RestoreAsync(bytes, options, progress, cancellationToken);
+            var written = writer.Write(file, result);
+            return new PhotoOutcome(file, true, result.Faces.Count, written[0], result.Width, result.Height, result.Timings.Total, null, result.Warnings);
+        }
+        catch (Exception ex) when (CommandErrors.IsUserFacing(ex))
+        {
+            return new PhotoOutcome(file, false, 0, null, 0, 0, 0, ex.Message);
+        }
+    }
+}

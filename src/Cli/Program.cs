@@ -1,0 +1,3 @@
+using CodeFormer.Cli;
+
+return await CliApplication.CreateRootCommand().Parse(args).InvokeAsync();

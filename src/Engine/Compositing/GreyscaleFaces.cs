@@ -1,0 +1,116 @@
+using CodeFormer.Engine.Imaging;
+
+namespace CodeFormer.Engine.Compositing;
+
+/// <summary>
+/// Reference B.2/B.6 greyscale handling: a grey input gets grey restored faces, optionally carrying the input
+/// crop's per-channel mean and standard deviation (<c>adain_npy</c>, eps 1e-5). Unlike the reference the result is
+/// clamped to [0, 255]: unclamped AdaIN can exceed 255, which the reference then mistakes for a 16-bit image and
+/// casts to uint16 — the all-black outputs of CodeFormer#222.
+/// </summary>
+public static class GreyscaleFaces
+{
+    /// <summary>The threshold the reference documents for <c>is_gray</c>.</summary>
+    public const double DefaultThreshold = 10;
+
+    private const double AdaInEpsilon = 1e-5;
+
+    /// <summary>
+    /// <c>is_gray</c>: the mean of the (population) variances of the pairwise channel differences R−G, G−B, B−R is at
+    /// most <paramref name="threshold"/>.
+    /// </summary>
+    public static bool LooksGreyscale(RgbImage image, double threshold = DefaultThreshold)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var p = image.Pixels;
+        int n = image.Width * image.Height;
+        double s1 = 0, s2 = 0, s3 = 0, q1 = 0, q2 = 0, q3 = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double r = p[i * 3], g = p[i * 3 + 1], b = p[i * 3 + 2];
+            double d1 = r - g, d2 = g - b, d3 = b - r;
+            s1 += d1;
+            s2 += d2;
+            s3 += d3;
+            q1 += d1 * d1;
+            q2 += d2 * d2;
+            q3 += d3 * d3;
+        }
+        double Variance(double sum, double squares) => Math.Max(0, squares / n - (sum / n) * (sum / n));
+        double mean = (Variance(s1, q1) + Variance(s2, q2) + Variance(s3, q3)) / 3.0;
+        return mean <= threshold;
+    }
+
+    /// <summary><c>bgr2gray</c>: 0.2989·R + 0.587·G + 0.114·B replicated to three channels.</summary>
+    public static RgbImage ToGrey(RgbImage face)
+    {
+        ArgumentNullException.ThrowIfNull(face);
+        var grey = new RgbImage(face.Width, face.Height) { Alpha = (float[]?)face.Alpha?.Clone() };
+        var src = face.Pixels;
+        var dst = grey.Pixels;
+        for (int i = 0; i < src.Length; i += 3)
+        {
+            float v = (float)(0.2989 * src[i] + 0.5870 * src[i + 1] + 0.1140 * src[i + 2]);
+            dst[i] = dst[i + 1] = dst[i + 2] = v;
+        }
+        return grey;
+    }
+
+    /// <summary>
+    /// <c>adain_npy(content, style)</c>: per channel, (content − mean_c)/std_c · std_s + mean_s, with
+    /// std = √(var + 1e-5) over all pixels; clamped to [0, 255] (see the class remarks). The sizes may differ.
+    /// </summary>
+    public static RgbImage TransferColourStatistics(RgbImage content, RgbImage style)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        ArgumentNullException.ThrowIfNull(style);
+        var (contentMean, contentStd) = MeanStd(content);
+        var (styleMean, styleStd) = MeanStd(style);
+        var result = new RgbImage(content.Width, content.Height) { Alpha = (float[]?)content.Alpha?.Clone() };
+        var src = content.Pixels;
+        var dst = result.Pixels;
+        for (int i = 0; i < src.Length; i++)
+        {
+            int c = i % 3;
+            double v = (src[i] - contentMean[c]) / contentStd[c] * styleStd[c] + styleMean[c];
+            dst[i] = (float)Math.Clamp(v, 0, 255);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// <c>add_restored_face</c>: unchanged for colour inputs; for grey inputs the face is made grey and, when the
+    /// aligned input crop is given (as the CLI does), takes on its colour statistics.
+    /// </summary>
+    public static RgbImage PrepareRestoredFace(RgbImage restoredFace, bool inputIsGreyscale, RgbImage? inputCrop)
+    {
+        ArgumentNullException.ThrowIfNull(restoredFace);
+        if (!inputIsGreyscale)
+        {
+            return restoredFace;
+        }
+        var grey = ToGrey(restoredFace);
+        return inputCrop is null ? grey : TransferColourStatistics(grey, inputCrop);
+    }
+
+    private static (double[] Mean, double[] Std) MeanStd(RgbImage image)
+    {
+        var mean = new double[3];
+        var squares = new double[3];
+        var p = image.Pixels;
+        for (int i = 0; i < p.Length; i++)
+        {
+            mean[i % 3] += p[i];
+            squares[i % 3] += (double)p[i] * p[i];
+        }
+        int n = image.Width * image.Height;
+        var std = new double[3];
+        for (int c = 0; c < 3; c++)
+        {
+            mean[c] /= n;
+            double variance = Math.Max(0, squares[c] / n - mean[c] * mean[c]);
+            std[c] = Math.Sqrt(variance + AdaInEpsilon);
+        }
+        return (mean, std);
+    }
+}

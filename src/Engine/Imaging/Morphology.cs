@@ -1,0 +1,65 @@
+namespace CodeFormer.Engine.Imaging;
+
+/// <summary>
+/// <c>cv2.erode</c> with a square all-ones kernel on float planes, as a separable min filter (rows, then columns).
+/// OpenCV conventions kept: the anchor sits at kernelSide/2 (so an even kernel reaches one pixel further back
+/// than forward), pixels outside the image never erode (OpenCV's default border value for erosion is +max),
+/// and an empty kernel (side 0, as <c>np.ones((0, 0))</c> gives) means the default 3×3 rectangle.
+/// Each 1-D pass is the van Herk / Gil–Werman algorithm: three comparisons per pixel whatever the kernel size,
+/// which matters because the feather erosion for a large face is ~200 pixels wide.
+/// </summary>
+public static class Morphology
+{
+    public static FloatPlane Erode(FloatPlane src, int kernelSide)
+    {
+        ArgumentNullException.ThrowIfNull(src);
+        if (kernelSide < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(kernelSide), $"Kernel side {kernelSide} is negative.");
+        }
+        int side = kernelSide == 0 ? 3 : kernelSide;
+        var result = new FloatPlane(src.Width, src.Height, (float[])src.Values.Clone());
+        if (side == 1)
+        {
+            return result;
+        }
+        MinFilterRows(result.Values, src.Width, src.Height, side);
+        var transposed = new float[result.Values.Length];
+        PlaneTranspose.Transpose(result.Values, src.Width, src.Height, transposed);
+        MinFilterRows(transposed, src.Height, src.Width, side);
+        PlaneTranspose.Transpose(transposed, src.Height, src.Width, result.Values);
+        return result;
+    }
+
+    /// <summary>In place: out[x] = min(in[x − side/2 .. x − side/2 + side − 1]), positions outside the row ignored.</summary>
+    private static void MinFilterRows(float[] data, int width, int height, int side)
+    {
+        int anchor = side / 2;
+        int padded = width + side - 1;
+        Parallel.For(0, height,
+            () => (Line: new float[padded], Forward: new float[padded], Backward: new float[padded]),
+            (y, _, buffers) =>
+            {
+                var (line, forward, backward) = buffers;
+                var row = data.AsSpan(y * width, width);
+                line.AsSpan().Fill(float.PositiveInfinity);
+                row.CopyTo(line.AsSpan(anchor));
+                // Running minima restarting at every multiple of side: forward within each block, backward within each block.
+                for (int i = 0; i < padded; i++)
+                {
+                    forward[i] = i % side == 0 ? line[i] : Math.Min(forward[i - 1], line[i]);
+                }
+                for (int i = padded - 1; i >= 0; i--)
+                {
+                    backward[i] = i == padded - 1 || (i + 1) % side == 0 ? line[i] : Math.Min(backward[i + 1], line[i]);
+                }
+                for (int x = 0; x < width; x++)
+                {
+                    // The window [x, x + side − 1] spans at most two blocks: the tail of one and the head of the next.
+                    row[x] = Math.Min(backward[x], forward[x + side - 1]);
+                }
+                return buffers;
+            },
+            _ => { });
+    }
+}

@@ -1,0 +1,35 @@
+using CodeFormer.Engine.Detection;
+using CodeFormer.Engine.Imaging;
+using CodeFormer.Engine.Runtime;
+
+namespace CodeFormer.Engine.Pipeline;
+
+/// <summary>
+/// How a host sets up a <see cref="RestorationEngine"/>: device, models (explicit paths override the cache),
+/// decode limits and batching. Bound from configuration by hosts; filled from flags by the CLI.
+/// </summary>
+public sealed record EngineSettings
+{
+    public ExecutionDevice Device { get; init; } = ExecutionDevice.Auto;
+    public int? IntraOpThreads { get; init; }
+    public DetectorKind Detector { get; init; } = DetectorKind.YuNet;
+
+    /// <summary>A CodeFormer-contract ONNX model; null resolves CodeFormer through the model cache.</summary>
+    public string? ModelPath { get; init; }
+    public string? DetectorModelPath { get; init; }
+    public string? BackgroundModelPath { get; init; }
+
+    /// <summary>Model cache directory; null uses $CODEFORMER_MODELS or ~/.cache/codeformer-cloud.</summary>
+    public string? ModelsDirectory { get; init; }
+
+    /// <summary>Never download; a missing model fails with instructions naming file, URL and destination.</summary>
+    public bool Offline { get; init; }
+
+    public bool NeedsDetector { get; init; } = true;
+    public bool NeedsBackgroundModel { get; init; }
+
+    /// <summary>Faces per network call. All faces of a photo go through in batches of this size.</summary>
+    public int BatchSize { get; init; } = 4;
+
+    public ImageLimits Limits { get; init; } = new();
+}

@@ -1,0 +1,255 @@
+using CodeFormer.Engine.Compositing;
+using CodeFormer.Engine.Detection;
+using CodeFormer.Engine.Geometry;
+using CodeFormer.Engine.Imaging;
+using CodeFormer.Engine.Restoration;
+using CodeFormer.Engine.Upsampling;
+
+namespace CodeFormer.Engine.Pipeline;
+
+/// <summary>
+/// The whole-photo pipeline, bytes in to bytes out: decode → (enlarge small photos) → detect → align to
+/// FFHQ-512 → restore all faces in batches → upscale the background → paste back → encode.
+/// One engine serves many photos; it owns the models handed to it. Thread-safety: one photo at a time
+/// per engine (hosts that want parallel photos create several engines or serialise calls).
+/// </summary>
+public sealed class RestorationEngine : IDisposable
+{
+    /// <summary>Short side below which the reference enlarges the photo first (doc B.2).</summary>
+    public const int MinimumShortSide = 512;
+
+    private readonly IFaceRestorer _restorer;
+    private readonly IFaceDetector? _detector;
+    private readonly RealEsrganUpsampler? _upsampler;
+    private readonly EngineSettings _settings;
+    private readonly ImageDecoder _decoder = new();
+    private readonly ImageEncoder _encoder = new();
+    private readonly FaceAligner _aligner = new();
+    private readonly FacePaster _paster;
+    private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+    private readonly IReadOnlyList<IDisposable> _ownedResources;
+
+    /// <param name="maskProvider">Optional face-parsing mask combined with the square feather mask (reference ParseNet); none ships.</param>
+    /// <param name="ownedResources">Disposed with the engine after the models (e.g. the SessionOptions the sessions were made with).</param>
+    public RestorationEngine(IFaceRestorer restorer, IFaceDetector? detector, RealEsrganUpsampler? upsampler, EngineSettings settings,
+        IFaceMaskProvider? maskProvider = null, IReadOnlyList<IDisposable>? ownedResources = null)
+    {
+        if (settings.BatchSize < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(settings), settings.BatchSize, "Batch size must be at least 1.");
+        }
+        _restorer = restorer;
+        _detector = detector;
+        _upsampler = upsampler;
+        _settings = settings;
+        _paster = new FacePaster(maskProvider);
+        _ownedResources = ownedResources ?? [];
+    }
+
+    /// <summary>Side of the aligned faces the restoration model works on.</summary>
+    public int FaceSize => _restorer.FaceSize;
+
+    public Task<RestorationResult> RestoreAsync(ReadOnlyMemory<byte> photo, RestorationOptions options, IProgress<RestorationProgress>? progress = null, CancellationToken cancellationToken = default)
+        => Task.Run(() => Restore(photo.Span, options, progress, cancellationToken), cancellationToken);
+
+    public RestorationResult Restore(ReadOnlySpan<byte> photo, RestorationOptions options, IProgress<RestorationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        if (!options.InputIsAligned && _detector is null)
+        {
+            throw new InvalidOperationException("This engine was created without a face detector; only aligned inputs can be restored.");
+        }
+        if ((options.BackgroundUpsample || options.FaceUpsample) && _upsampler is null)
+        {
+            throw new InvalidOperationException("Background or face upsampling was asked for, but this engine has no Real-ESRGAN model.");
+        }
+
+        _oneAtATime.Wait(cancellationToken);
+        try
+        {
+            var run = new PhotoRun(this, options, progress, cancellationToken);
+            return run.Execute(photo);
+        }
+        finally
+        {
+            _oneAtATime.Release();
+        }
+    }
+
+    public void Dispose()
+    {
+        _restorer.Dispose();
+        _detector?.Dispose();
+        _upsampler?.Dispose();
+        foreach (var resource in _ownedResources)
+        {
+            resource.Dispose();
+        }
+        _oneAtATime.Dispose();
+    }
+
+    /// <summary>The state of one photo's trip through the pipeline.</summary>
+    private sealed class PhotoRun(RestorationEngine engine, RestorationOptions options, IProgress<RestorationProgress>? progress, CancellationToken cancellationToken)
+    {
+        private readonly StageTimings _timings = new();
+        private readonly int _faceSize = engine._restorer.FaceSize;
+
+        public RestorationResult Execute(ReadOnlySpan<byte> photo)
+        {
+            Report(RestorationStage.Decode, 0, "decoding");
+            byte[] bytes = photo.ToArray();
+            var decoded = _timings.Measure(RestorationStage.Decode, () => engine._decoder.Decode(bytes, engine._settings.Limits, cancellationToken));
+            var format = options.OutputFormat ?? OutputFormat.FromSource(decoded.Format);
+            bool greyscale = decoded.LooksGreyscale;
+            return options.InputIsAligned
+                ? RestoreAligned(decoded, format, greyscale)
+                : RestoreWholePhoto(decoded, format, greyscale);
+        }
+
+        private RestorationResult RestoreAligned(DecodedImage decoded, ImageFileFormat format, bool greyscale)
+        {
+            var aligned = _timings.Measure(RestorationStage.Align, () => engine._aligner.FromAlignedInput(decoded.Image, _faceSize));
+            var restored = RestoreFaces([aligned.Crop])[0];
+            var output = _timings.Measure(RestorationStage.Paste, () => GreyscaleFaces.PrepareRestoredFace(restored, greyscale, aligned.Crop));
+            var faceImages = options.IncludeFaceImages
+                ? new[] { new FaceImages(0, engine._encoder.Encode(aligned.Crop, ImageFileFormat.Png), engine._encoder.Encode(output, ImageFileFormat.Png)) }
+                : [];
+            return Finish(output, decoded, format, greyscale, [], faceImages, comparisonBefore: aligned.Crop);
+        }
+
+        private RestorationResult RestoreWholePhoto(DecodedImage decoded, ImageFileFormat format, bool greyscale)
+        {
+            var original = decoded.Image;
+            var work = _timings.Measure(RestorationStage.Decode, () => EnlargeSmallPhoto(original));
+
+            Report(RestorationStage.Detect, 0.05, "detecting faces");
+            var faces = _timings.Measure(RestorationStage.Detect, () => FaceFilter.Apply(
+                engine._detector!.Detect(work, cancellationToken),
+                new FaceDetectionOptions
+                {
+                    OnlyCenterFace = options.OnlyCenterFace,
+                    MaxFaces = options.MaxFaces,
+                    // The user's minimum is in photo pixels; detection ran on the (maybe enlarged) working copy.
+                    MinFaceSize = options.MinFaceSize * work.Width / original.Width,
+                },
+                work.Width,
+                work.Height));
+
+            Report(RestorationStage.Align, 0.15, $"aligning {faces.Count} face(s)");
+            var aligned = _timings.Measure(RestorationStage.Align, () => faces.Select(f => engine._aligner.Align(work, f.Landmarks, _faceSize)).ToList());
+
+            var restored = RestoreFaces(aligned.Select(a => a.Crop).ToList());
+
+            Report(RestorationStage.Background, 0.8, "upscaling the background");
+            int canvasWidth = work.Width * options.Upscale, canvasHeight = work.Height * options.Upscale;
+            var canvas = _timings.Measure(RestorationStage.Background, () => UpscaleBackground(original, work, canvasWidth, canvasHeight));
+
+            Report(RestorationStage.Paste, 0.9, "pasting faces back");
+            var toPaste = _timings.Measure(RestorationStage.Paste, () => restored.Select((face, i) =>
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var prepared = GreyscaleFaces.PrepareRestoredFace(face, greyscale, aligned[i].Crop);
+                if (options.FaceUpsample)
+                {
+                    prepared = engine._upsampler!.Upscale(prepared, options.Upscale, cancellationToken);
+                }
+                return new FaceToPaste(prepared, aligned[i].ImageToFace);
+            }).ToList());
+            _timings.Measure(RestorationStage.Paste, () => engine._paster.PasteInPlace(canvas, toPaste, new PasteOptions
+            {
+                Upscale = options.Upscale,
+                FaceUpsampled = options.FaceUpsample,
+                DrawBox = options.DrawBox,
+                FaceSize = _faceSize,
+            }));
+
+            var reports = faces.Select((f, i) => FaceReport.From(i, f, aligned[i].ImageToFace)).ToList();
+            var faceImages = options.IncludeFaceImages
+                ? aligned.Select((a, i) => new FaceImages(i, engine._encoder.Encode(a.Crop, ImageFileFormat.Png), engine._encoder.Encode(toPaste[i].RestoredFace, ImageFileFormat.Png))).ToList()
+                : [];
+            return Finish(canvas, decoded, format, greyscale, reports, faceImages, comparisonBefore: work);
+        }
+
+        /// <summary>Reference doc B.2: a photo whose short side is under 512 is first enlarged (bilinear) to a 512 short side.</summary>
+        private static RgbImage EnlargeSmallPhoto(RgbImage image)
+        {
+            int shortSide = Math.Min(image.Width, image.Height);
+            if (shortSide >= MinimumShortSide)
+            {
+                return image;
+            }
+            double f = (double)MinimumShortSide / shortSide;
+            return ImageResizer.ResizeBilinear(image, (int)(image.Width * f), (int)(image.Height * f));
+        }
+
+        /// <summary>
+        /// Bilinear enlargement of the working image, or Real-ESRGAN on the ORIGINAL photo resized to the canvas
+        /// (reference doc B.2/B.7: the upsampler sees the original, not the 512-enlarged copy).
+        /// </summary>
+        private RgbImage UpscaleBackground(RgbImage original, RgbImage work, int width, int height)
+        {
+            if (options.BackgroundUpsample)
+            {
+                var upscaled = engine._upsampler!.Upscale(original, options.Upscale, cancellationToken);
+                return upscaled.Width == width && upscaled.Height == height ? upscaled : LanczosResizer.Resize(upscaled, width, height);
+            }
+            return options.Upscale == 1 ? work.Clone() : ImageResizer.ResizeBilinear(work, width, height);
+        }
+
+        /// <summary>All faces of the photo through the network in batches of the configured size.</summary>
+        private List<RgbImage> RestoreFaces(IReadOnlyList<RgbImage> crops)
+        {
+            var restored = new List<RgbImage>(crops.Count);
+            int batchSize = engine._settings.BatchSize;
+            int plane = 3 * _faceSize * _faceSize;
+            for (int start = 0; start < crops.Count; start += batchSize)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int count = Math.Min(batchSize, crops.Count - start);
+                Report(RestorationStage.Restore, 0.2 + 0.6 * start / crops.Count, $"restoring faces {start + 1}–{start + count} of {crops.Count}");
+                var input = new float[count * plane];
+                var output = new float[count * plane];
+                var batch = crops.Skip(start).Take(count).ToList();
+                _timings.Measure(RestorationStage.Align, () => FaceTensorLayout.Pack(batch, input));
+                _timings.Measure(RestorationStage.Restore, () => engine._restorer.Restore(input, count, options.Fidelity, output, cancellationToken));
+                _timings.Measure(RestorationStage.Paste, () =>
+                {
+                    for (int i = 0; i < count; i++)
+                    {
+                        restored.Add(FaceTensorLayout.Unpack(output, i, _faceSize));
+                    }
+                });
+            }
+            return restored;
+        }
+
+        private RestorationResult Finish(RgbImage output, DecodedImage decoded, ImageFileFormat format, bool greyscale,
+            IReadOnlyList<FaceReport> faces, IReadOnlyList<FaceImages> faceImages, RgbImage comparisonBefore)
+        {
+            Report(RestorationStage.Encode, 0.95, "encoding");
+            // A greyscale source is written back as greyscale; a colour photo that merely looks grey keeps its channels.
+            var bytes = _timings.Measure(RestorationStage.Encode, () => engine._encoder.Encode(output, format, options.JpegQuality, greyscale && decoded.SourceIsGreyscaleFormat));
+            byte[]? comparison = options.IncludeComparison
+                ? _timings.Measure(RestorationStage.Encode, () => engine._encoder.Encode(SideBySide.Compose(comparisonBefore, output), ImageFileFormat.Png))
+                : null;
+            Report(RestorationStage.Encode, 1, "done");
+            var warnings = new List<string>();
+            if (ImageEncoder.DropsAlpha(output, format))
+            {
+                warnings.Add($"the photo has an alpha channel that {format} cannot store; it was dropped (choose PNG or WebP to keep it)");
+            }
+            if (!options.InputIsAligned && faces.Count == 0)
+            {
+                warnings.Add("no face was found; the photo was only upscaled");
+            }
+            return new RestorationResult(bytes, format, output.Width, output.Height, decoded.Image.Width, decoded.Image.Height,
+                greyscale, faces, _timings, faceImages, comparison, warnings);
+        }
+
+        private void Report(RestorationStage stage, double fraction, string message)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            progress?.Report(new RestorationProgress(stage, fraction, message));
+        }
+    }
+}

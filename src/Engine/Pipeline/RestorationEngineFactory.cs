@@ -1,0 +1,106 @@
+using CodeFormer.Engine.Detection;
+using CodeFormer.Engine.Models;
+using CodeFormer.Engine.Restoration;
+using CodeFormer.Engine.Runtime;
+using CodeFormer.Engine.Upsampling;
+using CodeFormer.Network.Architecture;
+using CodeFormer.Network.Checkpoints;
+using Microsoft.ML.OnnxRuntime;
+
+namespace CodeFormer.Engine.Pipeline;
+
+/// <summary>
+/// Builds a <see cref="RestorationEngine"/> from settings: picks the execution provider, resolves every model
+/// (explicit paths first, then the verified cache, downloading unless offline), converts the official
+/// CodeFormer checkpoint to ONNX on first use, and opens the sessions.
+/// </summary>
+public static class RestorationEngineFactory
+{
+    public static async Task<RestorationEngine> CreateAsync(EngineSettings settings, Action<string>? notice = null, HttpClient? http = null, CancellationToken cancellationToken = default)
+    {
+        notice ??= _ => { };
+        var sessionOptions = SessionOptionsFactory.Create(settings.Device, settings.IntraOpThreads, out var provider);
+        notice($"execution provider: {provider}");
+        var disposables = new List<IDisposable> { sessionOptions };
+        try
+        {
+            var cache = new ModelCache(settings.ModelsDirectory, settings.Offline ? null : new ModelDownloader(http ?? new HttpClient(), notice));
+            var restorer = await OpenRestorerAsync(settings, cache, sessionOptions, notice, cancellationToken);
+            disposables.Insert(0, restorer);
+            IFaceDetector? detector = null;
+            if (settings.NeedsDetector)
+            {
+                var model = settings.Detector == DetectorKind.RetinaFace ? ModelRegistry.RetinaFaceMobile : ModelRegistry.YuNet;
+                var path = await cache.ResolveAsync(model, settings.DetectorModelPath, DownloadProgress(model.Name, notice), cancellationToken);
+                detector = FaceDetectorFactory.Create(settings.Detector, path, sessionOptions, new FaceDetectionOptions());
+                disposables.Insert(0, detector);
+            }
+            RealEsrganUpsampler? upsampler = null;
+            if (settings.NeedsBackgroundModel)
+            {
+                var path = await cache.ResolveAsync(ModelRegistry.RealEsrganX2, settings.BackgroundModelPath, DownloadProgress("realesrgan-x2", notice), cancellationToken);
+                upsampler = RealEsrganUpsampler.Open(path, sessionOptions);
+                disposables.Insert(0, upsampler);
+            }
+            return new RestorationEngine(restorer, detector, upsampler, settings, ownedResources: [sessionOptions]);
+        }
+        catch
+        {
+            foreach (var disposable in disposables)
+            {
+                disposable.Dispose();
+            }
+            throw;
+        }
+    }
+
+    private static async Task<IFaceRestorer> OpenRestorerAsync(EngineSettings settings, ModelCache cache, SessionOptions sessionOptions, Action<string> notice, CancellationToken cancellationToken)
+    {
+        string onnxPath;
+        if (settings.ModelPath is { } explicitPath && !IsCheckpoint(explicitPath))
+        {
+            if (!File.Exists(explicitPath))
+            {
+                throw new FileNotFoundException($"CodeFormer model '{Path.GetFullPath(explicitPath)}' does not exist.");
+            }
+            onnxPath = explicitPath;
+        }
+        else
+        {
+            var checkpoint = await cache.ResolveAsync(ModelRegistry.CodeFormer, settings.ModelPath, DownloadProgress(ModelRegistry.CodeFormer.Name, notice), cancellationToken);
+            onnxPath = Path.Combine(cache.Directory, Path.GetFileNameWithoutExtension(checkpoint) + ".onnx");
+            if (!File.Exists(onnxPath) || File.GetLastWriteTimeUtc(onnxPath) < File.GetLastWriteTimeUtc(checkpoint))
+            {
+                notice($"converting {checkpoint} to ONNX (once): {onnxPath}");
+                CheckpointConverter.Convert(checkpoint, onnxPath, CodeFormerArchitecture.Full, fp16: false, new Progress<string>(notice));
+            }
+        }
+        var session = CodeFormerSession.Open(onnxPath, sessionOptions, maxBatch: settings.BatchSize);
+        if (session.Contract.License is { } licence && licence.Contains("non-commercial", StringComparison.OrdinalIgnoreCase))
+        {
+            notice($"model licence: {licence}");
+        }
+        return session;
+    }
+
+    /// <summary>Download progress as a notice every 10 %, so a 376 MB first download is not a silent wait.</summary>
+    private static IProgress<(long Received, long? Total)> DownloadProgress(string name, Action<string> notice)
+    {
+        int lastDecile = -1;
+        return new Progress<(long Received, long? Total)>(p =>
+        {
+            if (p.Total is not > 0)
+            {
+                return;
+            }
+            int decile = (int)(10 * p.Received / p.Total.Value);
+            if (decile != lastDecile)
+            {
+                lastDecile = decile;
+                notice($"downloading {name}: {p.Received / (1 << 20):N0} of {p.Total.Value / (1 << 20):N0} MiB");
+            }
+        });
+    }
+
+    private static bool IsCheckpoint(string path) => Path.GetExtension(path).ToLowerInvariant() is ".pth" or ".pt" or ".ckpt";
+}

@@ -1,0 +1,22 @@
+namespace CodeFormer.Network.Onnx;
+
+/// <summary>Element type of the weights and the arithmetic inside an exported graph (inputs and outputs stay float32).</summary>
+public enum OnnxPrecision
+{
+    Float32,
+    Float16,
+}
+
+/// <summary>What <see cref="CodeFormerOnnxExporter"/> emits.</summary>
+public sealed record CodeFormerExportOptions
+{
+    /// <summary>
+    /// True: the CFT fuse blocks are in the graph and a <c>weight</c> (w) input scales them.
+    /// False: the w = 0 "code-only" graph — no fuse blocks, no fuse weights, no <c>weight</c> input
+    /// (about 10.66M parameters smaller for the released model, doc A.6).
+    /// </summary>
+    public bool IncludeFuseBlocks { get; init; } = true;
+
+    /// <summary>Float16: half weights and half compute, with float32 input and output (Cast at the edges).</summary>
+    public OnnxPrecision Precision { get; init; } = OnnxPrecision.Float32;
+}

@@ -1,0 +1,82 @@
+using CodeFormer.Infra.Tests.Support;
+
+namespace CodeFormer.Infra.Tests;
+
+[Collection(CompiledInfrastructureCollection.Name)]
+public sealed class FunctionAppTemplateTests(CompiledInfrastructure infrastructure)
+{
+    private const string IdentityReference = "resourceId('Microsoft.ManagedIdentity/userAssignedIdentities'";
+
+    private TemplateResource App => infrastructure.Single("Microsoft.Web/sites");
+
+    [Fact]
+    public void Plan_is_flex_consumption()
+    {
+        var plan = infrastructure.Single("Microsoft.Web/serverfarms");
+
+        Assert.Equal("FC1", plan.ResolvedString("sku.name"));
+        Assert.Equal("FlexConsumption", plan.ResolvedString("sku.tier"));
+        Assert.Equal("dotnet-isolated", App.ResolvedString("properties.functionAppConfig.runtime.name"));
+    }
+
+    [Fact]
+    public void App_runs_as_a_user_assigned_identity_and_is_the_azd_functions_service()
+    {
+        Assert.Equal("UserAssigned", App.ResolvedString("identity.type"));
+        var identity = Assert.Single(App.At("identity.userAssignedIdentities").EnumerateObject());
+        Assert.Contains(IdentityReference, identity.Name, StringComparison.Ordinal);
+        Assert.Equal("functions", TagReader.Read(App)["azd-service-name"]);
+        Assert.True(App.Resolved("properties.httpsOnly").GetBoolean());
+    }
+
+    [Fact]
+    public void Host_storage_connection_is_identity_based()
+    {
+        var settings = AppSettings();
+
+        Assert.Equal("managedidentity", settings["AzureWebJobsStorage__credential"]);
+        Assert.Contains(IdentityReference, settings["AzureWebJobsStorage__clientId"], StringComparison.Ordinal);
+        Assert.Equal(infrastructure.Single("Microsoft.Storage/storageAccounts").Name, settings["AzureWebJobsStorage__accountName"]);
+        Assert.DoesNotContain("AzureWebJobsStorage", settings.Keys);
+        Assert.Equal("managedidentity", settings["ServiceBusConnection__credential"]);
+        // The servicebus module's output (derived from the namespace's own endpoint).
+        var serviceBus = settings["ServiceBusConnection__fullyQualifiedNamespace"];
+        Assert.Contains("'Microsoft.Resources/deployments', 'servicebus')", serviceBus, StringComparison.Ordinal);
+        Assert.EndsWith(".outputs.fullyQualifiedNamespace.value]", serviceBus, StringComparison.Ordinal);
+        // Application Insights has local auth off: telemetry is sent with the identity's token.
+        var telemetryAuth = settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"];
+        Assert.Contains("ClientId={0};Authorization=AAD", telemetryAuth, StringComparison.Ordinal);
+        Assert.Contains(IdentityReference, telemetryAuth, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void No_app_setting_carries_a_key()
+    {
+        foreach (var (name, value) in AppSettings())
+        {
+            Assert.DoesNotContain("AccountKey=", value, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("SharedAccessKey=", value, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("listKeys(", value, StringComparison.OrdinalIgnoreCase);
+            Assert.False(name.EndsWith("Key", StringComparison.OrdinalIgnoreCase), $"App setting {name} looks like a key.");
+        }
+    }
+
+    [Fact]
+    public void Deployment_package_is_read_with_the_identity_and_basic_publishing_is_off()
+    {
+        var storage = App.At("properties.functionAppConfig.deployment.storage");
+
+        Assert.Equal("blobContainer", storage.GetProperty("type").GetString());
+        Assert.Equal("UserAssignedIdentity", storage.GetProperty("authentication").GetProperty("type").GetString());
+        Assert.Contains(IdentityReference, storage.GetProperty("authentication").GetProperty("userAssignedIdentityResourceId").GetString(), StringComparison.Ordinal);
+
+        var policies = infrastructure.OfType("Microsoft.Web/sites/basicPublishingCredentialsPolicies");
+        Assert.Equal(2, policies.Count);
+        Assert.All(policies, p => Assert.False(p.Resolved("properties.allow").GetBoolean()));
+    }
+
+    private Dictionary<string, string> AppSettings() =>
+        App.At("properties.siteConfig.appSettings").EnumerateArray().ToDictionary(
+            s => s.GetProperty("name").GetString()!,
+            s => App.Scope.ResolveString(s.GetProperty("value")));
+}
