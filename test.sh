@@ -1,5 +1,12 @@
 #!/usr/bin/env bash
-# Runs every test project of the solution (the README's test command).
-set -euo pipefail
+# Runs every test project of the solution (the README's test command) and closes with one summary line.
+set -uo pipefail
 cd "$(dirname "$0")"
-dotnet test CodeFormer.Cloud.sln -c Release --logger "console;verbosity=normal" "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+dotnet test CodeFormer.Cloud.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+# dotnet test prints one block per test project; add them up into the plain closing line CI reads.
+awk '/^ +Passed: +[0-9]+$/ {p += $2} /^ +Failed: +[0-9]+$/ {f += $2} /^ +Skipped: +[0-9]+$/ {s += $2}
+     END {printf "tests: %d passed, %d failed, %d skipped\n", p, f, s}' "$log"
+exit "$status"

@@ -56,7 +56,9 @@ public sealed class FacePaster
 
     /// <summary>
     /// Pastes the faces, in order, onto <paramref name="canvas"/> (the input upscaled by options.Upscale).
-    /// With DrawBox the green boxes are drawn after all faces, over the blended result, as the reference does.
+    /// With DrawBox the green boxes are drawn after all faces, over the blended result, as the reference's code does
+    /// (a frame int(1400/√area) face px wide, warped like the face): a box drawn into the face before pasting would
+    /// be eaten by the feather, whose erosion removes the outer ~2·w_edge pixels.
     /// </summary>
     public void PasteInPlace(RgbImage canvas, IReadOnlyList<FaceToPaste> faces, PasteOptions options)
     {
@@ -75,7 +77,7 @@ public sealed class FacePaster
         }
         foreach (var (region, mask) in boxes)
         {
-            Blend(canvas, region, mask, (i, c) => BoxColour[c]);
+            BlendColour(canvas, region, mask, BoxColour);
         }
     }
 
@@ -114,8 +116,7 @@ public sealed class FacePaster
             }
         }
 
-        var eroded = feather.Eroded.Values;
-        Blend(canvas, region, soft, (i, c) => eroded[i] * warpedFace[i * 3 + c]);
+        BlendFace(canvas, region, soft, feather.Eroded.Values, warpedFace);
 
         if (!options.DrawBox || feather.Area <= 0)
         {
@@ -142,8 +143,11 @@ public sealed class FacePaster
         return plane;
     }
 
-    /// <summary>canvas = mask·foreground + (1 − mask)·canvas over the region; pixels with mask 0 stay exactly as they were.</summary>
-    private static void Blend(RgbImage canvas, PixelRegion region, float[] mask, Func<int, int, float> foreground)
+    /// <summary>
+    /// canvas = soft·(eroded·face) + (1 − soft)·canvas over the region, the reference's blend with its
+    /// pasted_face = eroded mask × warped face; pixels with soft = 0 stay exactly as they were.
+    /// </summary>
+    private static void BlendFace(RgbImage canvas, PixelRegion region, float[] soft, float[] eroded, float[] face)
     {
         var pixels = canvas.Pixels;
         int canvasWidth = canvas.Width;
@@ -154,7 +158,32 @@ public sealed class FacePaster
             for (int x = 0; x < region.Width; x++)
             {
                 int i = regionRow + x;
-                float m = mask[i];
+                float m = soft[i];
+                if (m == 0)
+                {
+                    continue;
+                }
+                float e = eroded[i], keep = 1 - m;
+                int p = canvasRow + x * 3, f = i * 3;
+                pixels[p] = m * (e * face[f]) + keep * pixels[p];
+                pixels[p + 1] = m * (e * face[f + 1]) + keep * pixels[p + 1];
+                pixels[p + 2] = m * (e * face[f + 2]) + keep * pixels[p + 2];
+            }
+        });
+    }
+
+    /// <summary>canvas = mask·colour + (1 − mask)·canvas over the region (the draw_box frame).</summary>
+    private static void BlendColour(RgbImage canvas, PixelRegion region, float[] mask, float[] colour)
+    {
+        var pixels = canvas.Pixels;
+        int canvasWidth = canvas.Width;
+        Parallel.For(0, region.Height, row =>
+        {
+            int regionRow = row * region.Width;
+            int canvasRow = ((region.Y + row) * canvasWidth + region.X) * 3;
+            for (int x = 0; x < region.Width; x++)
+            {
+                float m = mask[regionRow + x];
                 if (m == 0)
                 {
                     continue;
@@ -162,7 +191,7 @@ public sealed class FacePaster
                 int p = canvasRow + x * 3;
                 for (int c = 0; c < 3; c++)
                 {
-                    pixels[p + c] = m * foreground(i, c) + (1 - m) * pixels[p + c];
+                    pixels[p + c] = m * colour[c] + (1 - m) * pixels[p + c];
                 }
             }
         });

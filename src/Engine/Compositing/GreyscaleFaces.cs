@@ -3,43 +3,15 @@ using CodeFormer.Engine.Imaging;
 namespace CodeFormer.Engine.Compositing;
 
 /// <summary>
-/// Reference B.2/B.6 greyscale handling: a grey input gets grey restored faces, optionally carrying the input
+/// Reference B.6 greyscale handling (the grey test itself, B.2, is <see cref="GreyscaleDetector"/>): a grey input
+/// gets grey restored faces, optionally carrying the input
 /// crop's per-channel mean and standard deviation (<c>adain_npy</c>, eps 1e-5). Unlike the reference the result is
 /// clamped to [0, 255]: unclamped AdaIN can exceed 255, which the reference then mistakes for a 16-bit image and
 /// casts to uint16 — the all-black outputs of CodeFormer#222.
 /// </summary>
 public static class GreyscaleFaces
 {
-    /// <summary>The threshold the reference documents for <c>is_gray</c>.</summary>
-    public const double DefaultThreshold = 10;
-
     private const double AdaInEpsilon = 1e-5;
-
-    /// <summary>
-    /// <c>is_gray</c>: the mean of the (population) variances of the pairwise channel differences R−G, G−B, B−R is at
-    /// most <paramref name="threshold"/>.
-    /// </summary>
-    public static bool LooksGreyscale(RgbImage image, double threshold = DefaultThreshold)
-    {
-        ArgumentNullException.ThrowIfNull(image);
-        var p = image.Pixels;
-        int n = image.Width * image.Height;
-        double s1 = 0, s2 = 0, s3 = 0, q1 = 0, q2 = 0, q3 = 0;
-        for (int i = 0; i < n; i++)
-        {
-            double r = p[i * 3], g = p[i * 3 + 1], b = p[i * 3 + 2];
-            double d1 = r - g, d2 = g - b, d3 = b - r;
-            s1 += d1;
-            s2 += d2;
-            s3 += d3;
-            q1 += d1 * d1;
-            q2 += d2 * d2;
-            q3 += d3 * d3;
-        }
-        double Variance(double sum, double squares) => Math.Max(0, squares / n - (sum / n) * (sum / n));
-        double mean = (Variance(s1, q1) + Variance(s2, q2) + Variance(s3, q3)) / 3.0;
-        return mean <= threshold;
-    }
 
     /// <summary><c>bgr2gray</c>: 0.2989·R + 0.587·G + 0.114·B replicated to three channels.</summary>
     public static RgbImage ToGrey(RgbImage face)

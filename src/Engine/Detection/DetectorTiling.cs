@@ -30,14 +30,20 @@ internal sealed record DetectorTile(int X, int Y, int Width, int Height, float C
 internal static class DetectorTiling
 {
     /// <param name="minOverlap">The least overlap between neighbouring tiles; faces up to about this size are always whole in their owner.</param>
-    public static IReadOnlyList<DetectorTile> Cover(int width, int height, int tileWidth, int tileHeight, int minOverlap)
+    /// <param name="alignment">
+    /// Tiles start at multiples of this (the network's largest stride, 32): the network then sees each tile on
+    /// the same cell grid as the whole image, so a face inside a tile gets the same prediction as in one big run.
+    /// The last tile may reach past the image; that part of the canvas is padding, as for a dynamic model.
+    /// </param>
+    public static IReadOnlyList<DetectorTile> Cover(int width, int height, int tileWidth, int tileHeight, int minOverlap, int alignment)
     {
-        if (minOverlap < 0 || minOverlap >= Math.Min(tileWidth, tileHeight))
+        if (alignment < 1 || tileWidth - minOverlap < alignment || tileHeight - minOverlap < alignment || minOverlap < 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(minOverlap), $"Tile overlap {minOverlap} must be in [0, {Math.Min(tileWidth, tileHeight)}).");
+            throw new ArgumentOutOfRangeException(nameof(minOverlap),
+                $"Tile overlap {minOverlap} with alignment {alignment} leaves no step in a {tileWidth}×{tileHeight} tile.");
         }
-        var columns = Axis(width, tileWidth, minOverlap);
-        var rows = Axis(height, tileHeight, minOverlap);
+        var columns = Axis(width, tileWidth, minOverlap, alignment);
+        var rows = Axis(height, tileHeight, minOverlap, alignment);
         var tiles = new List<DetectorTile>(columns.Count * rows.Count);
         foreach (var (y, h, coreY1, coreY2) in rows)
         {
@@ -49,20 +55,31 @@ internal static class DetectorTiling
         return tiles;
     }
 
-    private static List<(int Start, int Length, float Core1, float Core2)> Axis(int size, int tile, int minOverlap)
+    /// <summary>How many tiles <see cref="Cover"/> would make, without making them.</summary>
+    public static long Count(int width, int height, int tileWidth, int tileHeight, int minOverlap, int alignment) =>
+        (long)AxisCount(width, tileWidth, minOverlap, alignment) * AxisCount(height, tileHeight, minOverlap, alignment);
+
+    private static int Step(int tile, int minOverlap, int alignment) => (tile - minOverlap) / alignment * alignment;
+
+    private static int AxisCount(int size, int tile, int minOverlap, int alignment) =>
+        size <= tile ? 1 : 1 + (int)Math.Ceiling((double)(size - tile) / Step(tile, minOverlap, alignment));
+
+    private static List<(int Start, int Length, float Core1, float Core2)> Axis(int size, int tile, int minOverlap, int alignment)
     {
         if (size <= tile)
         {
             return [(0, size, float.NegativeInfinity, float.PositiveInfinity)];
         }
-        int count = (int)Math.Ceiling((double)(size - minOverlap) / (tile - minOverlap));
-        var starts = Enumerable.Range(0, count).Select(i => (int)Math.Round((double)i * (size - tile) / (count - 1))).ToArray();
+        int step = Step(tile, minOverlap, alignment);
+        int count = AxisCount(size, tile, minOverlap, alignment);
         var axis = new List<(int, int, float, float)>(count);
         for (int i = 0; i < count; i++)
         {
-            float core1 = i == 0 ? float.NegativeInfinity : (starts[i] + starts[i - 1] + tile) / 2f;
-            float core2 = i == count - 1 ? float.PositiveInfinity : (starts[i + 1] + starts[i] + tile) / 2f;
-            axis.Add((starts[i], tile, core1, core2));
+            int start = i * step;
+            // Each overlap is split at its middle (overlaps lie inside the image: only the last tile reaches past it).
+            float core1 = i == 0 ? float.NegativeInfinity : (start + (start - step) + tile) / 2f;
+            float core2 = i == count - 1 ? float.PositiveInfinity : (start + step + start + tile) / 2f;
+            axis.Add((start, Math.Min(tile, size - start), core1, core2));
         }
         return axis;
     }

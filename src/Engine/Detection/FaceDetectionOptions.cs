@@ -33,13 +33,15 @@ public sealed record FaceDetectionOptions
 
     /// <summary>
     /// For fixed-size models (640×640) only. Off: the long side is scaled to fit the canvas, so a landscape photo
-    /// is seen smaller than the reference sees it. On: the image is also scanned at the reference's scale (short
-    /// side = <see cref="DetectorShortSide"/>) in overlapping canvas-sized tiles, merged with the whole-image pass by NMS.
+    /// is seen smaller than the reference sees it. On (default): the image is also scanned at the reference's scale
+    /// (short side = <see cref="DetectorShortSide"/>) in overlapping canvas-sized tiles, merged with the whole-image
+    /// pass by NMS. On by default because the reference runs its detector on the whole image at that scale: on the
+    /// Solvay photo RetinaFace at the reference's 0.8 finds 19 of 29 faces untiled and 29 tiled.
     /// Costs one network run per tile (a 4:3 photo: 2 tiles + the whole-image pass); images that would need more than
     /// 16 tiles (extreme panoramas) get the whole-image pass only. Dynamic models ignore it (they already run at the
     /// reference's scale).
     /// </summary>
-    public bool TileFixedInput { get; init; }
+    public bool TileFixedInput { get; init; } = true;
 
     /// <summary>Throws, naming the field and value, when an option is out of range.</summary>
     public void Validate()

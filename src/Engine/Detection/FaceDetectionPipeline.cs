@@ -30,50 +30,75 @@ internal sealed class FaceDetectionPipeline
     public IReadOnlyList<DetectedFace> Detect(RgbImage image, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(image);
-        var candidates = new List<DetectedFace>();
         var plan = DetectorInputPlan.Create(image.Width, image.Height, _options.DetectorShortSide, _fixedWidth, _fixedHeight, divisor: 32);
+        var tiling = PlanTiles(image);
 
-        // The whole image in one canvas: always for dynamic models; for fixed ones it also catches faces
-        // too large to be whole in any tile.
+        // The whole image in one canvas: all there is for dynamic models and for images that fit. When tiles also
+        // run, it contributes only the faces too large to be whole in a tile, so that every other face comes
+        // from the reference's scale rather than from this smaller view.
+        var candidates = new List<DetectedFace>();
         var whole = _decode(plan.ToBgrTensor(image, _meanBgr), plan.CanvasWidth, plan.CanvasHeight, cancellationToken);
-        candidates.AddRange(whole.Select(f => f.Scaled((float)(1 / plan.Scale))));
-
-        if (_options.TileFixedInput && _fixedWidth is { } canvasWidth && _fixedHeight is { } canvasHeight)
+        foreach (var face in whole)
         {
-            AddTiledCandidates(image, canvasWidth, canvasHeight, candidates, cancellationToken);
+            var inImage = face.Scaled((float)(1 / plan.Scale));
+            if (tiling is not { } t || MathF.Max(inImage.Width, inImage.Height) * t.Scale > t.MinOverlap)
+            {
+                candidates.Add(inImage);
+            }
+        }
+
+        if (tiling is { } tiles)
+        {
+            AddTiledCandidates(image, tiles, candidates, cancellationToken);
         }
 
         var kept = NonMaxSuppression.Apply(candidates, _options.NmsIou);
         return FaceFilter.Apply(kept, _options, image.Width, image.Height);
     }
 
+    /// <summary>The largest stride of both detector families' feature pyramids (8, 16, 32): tiles start on its grid.</summary>
+    private const int NetworkStride = 32;
+
     /// <summary>Most tiles one image may take; beyond it (extreme panoramas) only the whole-image pass runs.</summary>
     internal const int MaxTiles = 16;
+
+    private sealed record TilePlan(double Scale, int CanvasWidth, int CanvasHeight, int MinOverlap, IReadOnlyList<DetectorTile> Tiles);
+
+    /// <summary>Tiles at the reference's scale, or null when they are off, not needed (the image fits) or too many.</summary>
+    private TilePlan? PlanTiles(RgbImage image)
+    {
+        if (!_options.TileFixedInput || _fixedWidth is not { } canvasWidth || _fixedHeight is not { } canvasHeight)
+        {
+            return null;
+        }
+        double scale = (double)_options.DetectorShortSide / Math.Min(image.Width, image.Height);
+        int scaledWidth = DetectorInputPlan.ScaledSize(image.Width, scale), scaledHeight = DetectorInputPlan.ScaledSize(image.Height, scale);
+        if (scaledWidth <= canvasWidth && scaledHeight <= canvasHeight)
+        {
+            return null; // The whole-image pass already runs at the reference's scale.
+        }
+        // Neighbours overlap by at least a quarter tile: a face up to that size centred in a tile's core is whole in it.
+        int minOverlap = Math.Min(canvasWidth, canvasHeight) / 4;
+        if (DetectorTiling.Count(scaledWidth, scaledHeight, canvasWidth, canvasHeight, minOverlap, NetworkStride) > MaxTiles)
+        {
+            return null;
+        }
+        var tiles = DetectorTiling.Cover(scaledWidth, scaledHeight, canvasWidth, canvasHeight, minOverlap, NetworkStride);
+        return new TilePlan(scale, canvasWidth, canvasHeight, minOverlap, tiles);
+    }
 
     /// <summary>
     /// Scans the image at the reference's scale (short side 640), which a fixed canvas cannot hold in one piece,
     /// in overlapping tiles; each tile contributes only the whole faces centred in its core.
     /// </summary>
-    private void AddTiledCandidates(RgbImage image, int canvasWidth, int canvasHeight, List<DetectedFace> candidates, CancellationToken cancellationToken)
+    private void AddTiledCandidates(RgbImage image, TilePlan plan, List<DetectedFace> candidates, CancellationToken cancellationToken)
     {
-        double scale = (double)_options.DetectorShortSide / Math.Min(image.Width, image.Height);
-        int scaledWidth = DetectorInputPlan.ScaledSize(image.Width, scale), scaledHeight = DetectorInputPlan.ScaledSize(image.Height, scale);
-        if (scaledWidth <= canvasWidth && scaledHeight <= canvasHeight)
-        {
-            return; // The whole-image pass already ran at the reference's scale.
-        }
-        var tiles = DetectorTiling.Cover(scaledWidth, scaledHeight, canvasWidth, canvasHeight, minOverlap: Math.Min(canvasWidth, canvasHeight) / 4);
-        if (tiles.Count > MaxTiles)
-        {
-            return;
-        }
         var referencePlan = DetectorInputPlan.Create(image.Width, image.Height, _options.DetectorShortSide, null, null, divisor: 1);
         var resized = referencePlan.Resize(image);
-        foreach (var t in tiles)
+        foreach (var t in plan.Tiles)
         {
-            int width = Math.Min(t.Width, resized.Width - t.X), height = Math.Min(t.Height, resized.Height - t.Y);
-            var tensor = DetectorTensor.FromRegion(resized, t.X, t.Y, width, height, canvasWidth, canvasHeight, _meanBgr);
-            foreach (var face in _decode(tensor, canvasWidth, canvasHeight, cancellationToken))
+            var tensor = DetectorTensor.FromRegion(resized, t.X, t.Y, t.Width, t.Height, plan.CanvasWidth, plan.CanvasHeight, _meanBgr);
+            foreach (var face in _decode(tensor, plan.CanvasWidth, plan.CanvasHeight, cancellationToken))
             {
                 var inResized = face.Translated(t.X, t.Y);
                 if (t.Owns(inResized, resized.Width, resized.Height))

@@ -3,7 +3,8 @@ namespace CodeFormer.Engine.Detection;
 /// <summary>
 /// Greedy non-maximum suppression as torchvision.ops.nms and cv2.dnn.NMSBoxes do it: candidates in descending
 /// score order; a candidate is dropped when its IoU with an already kept box is greater than the threshold.
-/// Areas are (x2 − x1)·(y2 − y1) with no "+1" (torchvision's convention, which the reference uses).
+/// Areas are (x2 − x1)·(y2 − y1) with no "+1": the reference's py_cpu_nms (facelib retinaface_utils) is a wrapper
+/// around torchvision.ops.nms, unlike biubug6's original numpy NMS, which adds 1.
 /// </summary>
 public static class NonMaxSuppression
 {

@@ -5,6 +5,8 @@ namespace CodeFormer.Engine.Geometry;
 /// <summary>
 /// The 5-point FFHQ face template CodeFormer aligns to (facexlib's, in a 512×512 face): left eye, right eye,
 /// nose tip, left mouth corner, right mouth corner — the same order the detectors emit.
+/// Not provided: the reference's 3-point variant, crop_ratio &gt; 1 offsets and the dlib template (none is used by
+/// the default CLI path).
 /// </summary>
 public static class FfhqTemplate
 {

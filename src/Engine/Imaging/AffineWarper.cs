@@ -22,6 +22,7 @@ public static class AffineWarper
     /// <summary>Bilinear weights for each 1/32 sub-pixel phase (fy·32 + fx)·4 + {TL, TR, BL, BR}, in float as OpenCV builds them.</summary>
     private static readonly float[] BilinearTable = BuildBilinearTable();
 
+    /// <summary>Warps the colour planes; alpha is not carried (the reference drops alpha before aligning faces).</summary>
     public static RgbImage Warp(RgbImage src, AffineTransform srcToDst, int dstWidth, int dstHeight, WarpBorder border)
     {
         ArgumentNullException.ThrowIfNull(src);

@@ -44,19 +44,32 @@ public static class Morphology
                 var row = data.AsSpan(y * width, width);
                 line.AsSpan().Fill(float.PositiveInfinity);
                 row.CopyTo(line.AsSpan(anchor));
-                // Running minima restarting at every multiple of side: forward within each block, backward within each block.
-                for (int i = 0; i < padded; i++)
+                // Running minima restarting at every multiple of side: forward and backward within each block.
+                for (int start = 0; start < padded; start += side)
                 {
-                    forward[i] = i % side == 0 ? line[i] : Math.Min(forward[i - 1], line[i]);
-                }
-                for (int i = padded - 1; i >= 0; i--)
-                {
-                    backward[i] = i == padded - 1 || (i + 1) % side == 0 ? line[i] : Math.Min(backward[i + 1], line[i]);
+                    int end = Math.Min(start + side, padded);
+                    float run = line[start];
+                    forward[start] = run;
+                    for (int i = start + 1; i < end; i++)
+                    {
+                        float v = line[i];
+                        run = v < run ? v : run;
+                        forward[i] = run;
+                    }
+                    run = line[end - 1];
+                    backward[end - 1] = run;
+                    for (int i = end - 2; i >= start; i--)
+                    {
+                        float v = line[i];
+                        run = v < run ? v : run;
+                        backward[i] = run;
+                    }
                 }
                 for (int x = 0; x < width; x++)
                 {
                     // The window [x, x + side − 1] spans at most two blocks: the tail of one and the head of the next.
-                    row[x] = Math.Min(backward[x], forward[x + side - 1]);
+                    float tail = backward[x], head = forward[x + side - 1];
+                    row[x] = tail < head ? tail : head;
                 }
                 return buffers;
             },

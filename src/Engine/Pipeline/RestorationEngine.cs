@@ -46,6 +46,14 @@ public sealed class RestorationEngine : IDisposable
         _ownedResources = ownedResources ?? [];
     }
 
+    private float[] _inputBuffer = [];
+    private float[] _outputBuffer = [];
+
+    // Only called while _oneAtATime is held, so the buffers are never shared between photos in flight.
+    private float[] InputBuffer(int length) => _inputBuffer.Length >= length ? _inputBuffer : _inputBuffer = new float[length];
+
+    private float[] OutputBuffer(int length) => _outputBuffer.Length >= length ? _outputBuffer : _outputBuffer = new float[length];
+
     /// <summary>Side of the aligned faces the restoration model works on.</summary>
     public int FaceSize => _restorer.FaceSize;
 
@@ -234,11 +242,13 @@ public sealed class RestorationEngine : IDisposable
                 cancellationToken.ThrowIfCancellationRequested();
                 int count = Math.Min(batchSize, crops.Count - start);
                 Report(RestorationStage.Restore, 0.2 + 0.6 * start / crops.Count, $"restoring faces {start + 1}–{start + count} of {crops.Count}");
-                var input = new float[count * plane];
-                var output = new float[count * plane];
+                // The network reads and writes these engine-owned buffers in place (the session wraps them as
+                // OrtValues without copying), so a photo allocates no tensor memory per batch.
+                var input = engine.InputBuffer(batchSize * plane);
+                var output = engine.OutputBuffer(batchSize * plane);
                 var batch = crops.Skip(start).Take(count).ToList();
                 _timings.Measure(RestorationStage.Align, () => FaceTensorLayout.Pack(batch, input));
-                _timings.Measure(RestorationStage.Restore, () => engine._restorer.Restore(input, count, options.Fidelity, output, cancellationToken));
+                _timings.Measure(RestorationStage.Restore, () => engine._restorer.Restore(input.AsSpan(0, count * plane), count, options.Fidelity, output.AsSpan(0, count * plane), cancellationToken));
                 _timings.Measure(RestorationStage.Paste, () =>
                 {
                     for (int i = 0; i < count; i++)

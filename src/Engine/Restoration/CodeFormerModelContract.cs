@@ -15,6 +15,7 @@ public sealed record CodeFormerModelContract
 {
     public const string FuseBlocksMetadataKey = "codeformer.fuse_blocks";
     public const string LicenseMetadataKey = "license";
+    public const string PrecisionMetadataKey = "codeformer.precision";
 
     public required string ModelPath { get; init; }
     public required string ImageInputName { get; init; }
@@ -32,6 +33,8 @@ public sealed record CodeFormerModelContract
     public string? FuseBlocks { get; init; }
     /// <summary>Metadata <c>license</c>, when present.</summary>
     public string? License { get; init; }
+    /// <summary>Metadata <c>codeformer.precision</c> ("float32" or "float16" compute; I/O is float32 either way), when present.</summary>
+    public string? Precision { get; init; }
 
     public bool HasFidelityInput => FidelityInputName is not null;
     public bool HasDynamicBatch => FixedBatch is null;
@@ -140,6 +143,7 @@ public sealed record CodeFormerModelContract
             OutputName = outputName,
             FuseBlocks = metadata.GetValueOrDefault(FuseBlocksMetadataKey),
             License = metadata.GetValueOrDefault(LicenseMetadataKey),
+            Precision = metadata.GetValueOrDefault(PrecisionMetadataKey),
         };
         return null;
     }

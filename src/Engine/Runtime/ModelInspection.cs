@@ -71,7 +71,8 @@ public sealed record ModelInspection(
                 ? $"  fidelity input: {w} ({c.FidelityElementType.ToString()!.ToLowerInvariant()} {(c.FidelityIsScalar ? "scalar" : "[1]")})"
                 : "  fidelity input: none (fidelity is ignored)");
             text.AppendLine($"  output: {c.OutputName}");
-            text.AppendLine($"  fuse blocks: {c.FuseBlocks ?? "(not recorded)"}; license: {c.License ?? "(not recorded)"}");
+            text.AppendLine($"  fuse blocks: {c.FuseBlocks ?? "(not recorded)"}; precision: {c.Precision ?? "(not recorded)"}");
+            text.AppendLine($"  license: {c.License ?? "(not recorded)"}");
             text.AppendLine($"  code-only (w = 0) sibling: {CodeOnlySibling ?? "none"}");
         }
         else

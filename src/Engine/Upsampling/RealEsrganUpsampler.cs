@@ -24,6 +24,8 @@ namespace CodeFormer.Engine.Upsampling;
 /// [0, 1] and scaled to [0, 255]; unlike the reference they are not rounded to uint8 here, because the pipeline
 /// keeps floats until encoding.
 /// </para>
+/// Memory: tile cores are written straight into the interleaved result, so a call holds the planar input, its padded
+/// copy, one tile's buffers and the result — never a second full-size planar copy of the s²-times larger output.
 /// Thread safety: <see cref="Upscale"/> keeps all buffers per call and may be called concurrently.
 /// </summary>
 public sealed class RealEsrganUpsampler : IDisposable
@@ -121,16 +123,19 @@ public sealed class RealEsrganUpsampler : IDisposable
                 planar[c * plane + i] = image.Pixels[i * 3 + c] / 255f;
             }
         }
-        float[] upsampled = UpsamplePlanar(planar, w, h, cancellationToken);
-        int outW = w * Scale, outH = h * Scale, outPlane = outW * outH;
-        var pixels = new float[3L * outPlane];
-        for (int i = 0; i < outPlane; i++)
+        int outW = w * Scale, outH = h * Scale;
+        var pixels = new float[3L * outW * outH];
+        // Tile cores go straight into the interleaved result: no full-size planar copy of an image that grew by s².
+        Upsample(planar, w, h, (red, green, blue, x, y) =>
         {
-            for (int c = 0; c < 3; c++)
+            var row = pixels.AsSpan((y * outW + x) * 3, red.Length * 3);
+            for (int i = 0; i < red.Length; i++)
             {
-                pixels[i * 3 + c] = Math.Clamp(upsampled[c * outPlane + i], 0f, 1f) * 255f;
+                row[i * 3] = Math.Clamp(red[i], 0f, 1f) * 255f;
+                row[i * 3 + 1] = Math.Clamp(green[i], 0f, 1f) * 255f;
+                row[i * 3 + 2] = Math.Clamp(blue[i], 0f, 1f) * 255f;
             }
-        }
+        }, cancellationToken);
 
         float[]? alpha = null;
         if (image.Alpha is { } sourceAlpha)
@@ -140,24 +145,45 @@ public sealed class RealEsrganUpsampler : IDisposable
                 float a = sourceAlpha[i] / 255f;
                 planar[i] = planar[plane + i] = planar[2 * plane + i] = a;
             }
-            float[] grey = UpsamplePlanar(planar, w, h, cancellationToken);
-            alpha = new float[outPlane];
-            for (int i = 0; i < outPlane; i++)
+            var grey = alpha = new float[outW * outH];
+            Upsample(planar, w, h, (red, green, blue, x, y) =>
             {
-                // cv2.COLOR_BGR2GRAY of the clamped network output (reference clamps before converting).
-                float r = Math.Clamp(grey[i], 0f, 1f), g = Math.Clamp(grey[outPlane + i], 0f, 1f), b = Math.Clamp(grey[2 * outPlane + i], 0f, 1f);
-                alpha[i] = (0.299f * r + 0.587f * g + 0.114f * b) * 255f;
-            }
+                var row = grey.AsSpan(y * outW + x, red.Length);
+                for (int i = 0; i < red.Length; i++)
+                {
+                    // cv2.COLOR_BGR2GRAY of the clamped network output (the reference clamps before converting).
+                    row[i] = (0.299f * Math.Clamp(red[i], 0f, 1f) + 0.587f * Math.Clamp(green[i], 0f, 1f) + 0.114f * Math.Clamp(blue[i], 0f, 1f)) * 255f;
+                }
+            }, cancellationToken);
         }
 
         var result = new RgbImage(outW, outH, pixels) { Alpha = alpha };
         return outscale == Scale ? result : LanczosResizer.Resize(result, targetWidth, targetHeight);
     }
 
+    /// <summary>Receives one row of a tile core of the result (R, G and B runs, unclamped) at (x, y) of the H·s × W·s image.</summary>
+    internal delegate void CoreRowWriter(ReadOnlySpan<float> red, ReadOnlySpan<float> green, ReadOnlySpan<float> blue, int x, int y);
+
     /// <summary>
     /// The network over a planar [3,H,W] image in [0,1] with tiling and mod padding; returns [3,H·s,W·s], unclamped.
     /// </summary>
     internal float[] UpsamplePlanar(float[] planar, int width, int height, CancellationToken cancellationToken)
+    {
+        int outW = width * Scale, outPlane = outW * height * Scale;
+        var output = new float[3L * outPlane];
+        Upsample(planar, width, height, (red, green, blue, x, y) =>
+        {
+            red.CopyTo(output.AsSpan(y * outW + x));
+            green.CopyTo(output.AsSpan(outPlane + y * outW + x));
+            blue.CopyTo(output.AsSpan(2 * outPlane + y * outW + x));
+        }, cancellationToken);
+        return output;
+    }
+
+    /// <summary>
+    /// Runs the tiles and hands every row of every core, cut to the unpadded H·s × W·s image, to <paramref name="write"/>.
+    /// </summary>
+    private void Upsample(float[] planar, int width, int height, CoreRowWriter write, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (planar.Length != 3L * width * height)
@@ -176,8 +202,7 @@ public sealed class RealEsrganUpsampler : IDisposable
         float[] padded = paddedW == width && paddedH == height ? planar : ReflectPad(planar, width, height, paddedW, paddedH);
 
         int s = Scale;
-        int outW = paddedW * s, outH = paddedH * s;
-        var output = new float[3L * outW * outH];
+        int outW = width * s, outH = height * s;
         var (columns, rows) = FixedInputSize is { } fixedSize
             ? (TilePlan.Fixed(paddedW, fixedSize.Width, TilePad), TilePlan.Fixed(paddedH, fixedSize.Height, TilePad))
             : (TilePlan.Reference(paddedW, TileSize, TilePad), TilePlan.Reference(paddedH, TileSize, TilePad));
@@ -191,7 +216,7 @@ public sealed class RealEsrganUpsampler : IDisposable
                 cancellationToken.ThrowIfCancellationRequested();
                 try
                 {
-                    RunTile(padded, paddedW, paddedH, column, row, output, outW, outH, runOptions);
+                    RunTile(padded, paddedW, paddedH, column, row, write, outW, outH, runOptions);
                 }
                 catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -199,11 +224,10 @@ public sealed class RealEsrganUpsampler : IDisposable
                 }
             }
         }
-        return paddedW == width && paddedH == height ? output : Crop(output, outW, outH, width * s, height * s);
     }
 
-    /// <summary>Runs one padded tile and copies its core into <paramref name="output"/>.</summary>
-    private unsafe void RunTile(float[] image, int imageW, int imageH, TileSpan column, TileSpan row, float[] output, int outW, int outH, RunOptions runOptions)
+    /// <summary>Runs one padded tile and writes the rows of its core that fall inside the outW × outH result.</summary>
+    private unsafe void RunTile(float[] image, int imageW, int imageH, TileSpan column, TileSpan row, CoreRowWriter write, int outW, int outH, RunOptions runOptions)
     {
         int s = Scale;
         int tileX = column.Window0, tileY = row.Window0;
@@ -211,6 +235,13 @@ public sealed class RealEsrganUpsampler : IDisposable
         int coreX = column.Core0 - column.Window0, coreY = row.Core0 - row.Window0;
         int coreW = column.Core1 - column.Core0, coreH = row.Core1 - row.Core0;
         int x0 = column.Core0, y0 = row.Core0;
+        // Cores in the mod/window padding fall partly or wholly outside the result (the reference crops them at the end).
+        int runLength = Math.Min(coreW * s, outW - x0 * s);
+        int rowCount = Math.Min(coreH * s, outH - y0 * s);
+        if (runLength <= 0 || rowCount <= 0)
+        {
+            return;
+        }
         int tileOutW = tileW * s, tileOutH = tileH * s;
         int inLength = 3 * tileW * tileH, outLength = 3 * tileOutW * tileOutH;
         float[] tileIn = ArrayPool<float>.Shared.Rent(inLength);
@@ -233,14 +264,11 @@ public sealed class RealEsrganUpsampler : IDisposable
                 using var outValue = OrtValue.CreateTensorValueWithData(memory, TensorElementType.Float, [1, 3, tileOutH, tileOutW], (IntPtr)outPtr, outLength * sizeof(float));
                 _session.Run(runOptions, [InputName], [inValue], [OutputName], [outValue]);
             }
-            int outPlane = outW * outH, tilePlane = tileOutW * tileOutH;
-            for (int c = 0; c < 3; c++)
+            int tilePlane = tileOutW * tileOutH;
+            for (int y = 0; y < rowCount; y++)
             {
-                for (int y = 0; y < coreH * s; y++)
-                {
-                    tileOut.AsSpan(c * tilePlane + (coreY * s + y) * tileOutW + coreX * s, coreW * s)
-                        .CopyTo(output.AsSpan(c * outPlane + (y0 * s + y) * outW + x0 * s, coreW * s));
-                }
+                int start = (coreY * s + y) * tileOutW + coreX * s;
+                write(tileOut.AsSpan(start, runLength), tileOut.AsSpan(tilePlane + start, runLength), tileOut.AsSpan(2 * tilePlane + start, runLength), x0 * s, y0 * s + y);
             }
         }
         finally
@@ -273,19 +301,6 @@ public sealed class RealEsrganUpsampler : IDisposable
     }
 
     private static int Reflect(int i, int n) => i < n ? i : Math.Max(2 * (n - 1) - i, 0);
-
-    private static float[] Crop(float[] planar, int width, int height, int cropW, int cropH)
-    {
-        var result = new float[3L * cropW * cropH];
-        for (int c = 0; c < 3; c++)
-        {
-            for (int y = 0; y < cropH; y++)
-            {
-                planar.AsSpan((c * height + y) * width, cropW).CopyTo(result.AsSpan((c * cropH + y) * cropW, cropW));
-            }
-        }
-        return result;
-    }
 
     private static (string Input, string Output, (int Width, int Height)? FixedSize) ReadContract(InferenceSession session, string source)
     {

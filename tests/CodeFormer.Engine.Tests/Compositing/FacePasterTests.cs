@@ -51,7 +51,7 @@ public sealed class FacePasterTests
     [AssetFact("images/astronaut.png")]
     public void PastingTheUnchangedCropBackReproducesThePhoto()
     {
-        var photo = TestImages.Load(TestAssets.PathOf("images/astronaut.png"));
+        var photo = GeometryImages.Load(TestAssets.PathOf("images/astronaut.png"));
         var aligned = new FaceAligner().Align(photo, AstronautLandmarks);
         var result = new FacePaster().Paste(photo, [new FaceToPaste(aligned.Crop, aligned.ImageToFace)], new PasteOptions());
         var canvasToFace = FacePaster.FaceToCanvas(aligned.ImageToFace, 1, false).Invert();
@@ -65,7 +65,7 @@ public sealed class FacePasterTests
             {
                 for (int c = 0; c < 3; c++)
                 {
-                    float diff = Math.Abs(TestImages.At(result, x, y, c) - TestImages.At(photo, x, y, c));
+                    float diff = Math.Abs(GeometryImages.At(result, x, y, c) - GeometryImages.At(photo, x, y, c));
                     if (InFace(canvasToFace, x, y, 0))
                     {
                         sumInside += diff;
@@ -96,7 +96,7 @@ public sealed class FacePasterTests
     [AssetFact("images/astronaut.png")]
     public void AtScaleTwoTheFaceLandsOnTheUpscaledFace()
     {
-        var photo = TestImages.Load(TestAssets.PathOf("images/astronaut.png"));
+        var photo = GeometryImages.Load(TestAssets.PathOf("images/astronaut.png"));
         var aligned = new FaceAligner().Align(photo, AstronautLandmarks);
         var background = ImageResizer.ResizeBilinear(photo, 1024, 1024);
         var result = new FacePaster().Paste(background, [new FaceToPaste(aligned.Crop, aligned.ImageToFace)], new PasteOptions { Upscale = 2 });
@@ -110,7 +110,7 @@ public sealed class FacePasterTests
             {
                 for (int c = 0; c < 3; c++)
                 {
-                    float diff = Math.Abs(TestImages.At(result, x, y, c) - TestImages.At(background, x, y, c));
+                    float diff = Math.Abs(GeometryImages.At(result, x, y, c) - GeometryImages.At(background, x, y, c));
                     if (InFace(canvasToFace, x, y, 0))
                     {
                         sum += diff;
@@ -140,7 +140,7 @@ public sealed class FacePasterTests
         {
             for (int x = Math.Max(0, (int)cx - radius); x <= Math.Min(image.Width - 1, (int)cx + radius); x++)
             {
-                double v = TestImages.At(image, x, y, 0) - level;
+                double v = GeometryImages.At(image, x, y, 0) - level;
                 mass += v;
                 mx += v * x;
                 my += v * y;
@@ -151,13 +151,13 @@ public sealed class FacePasterTests
 
     private static RgbImage BlobImage(int size, double bx, double by)
     {
-        var image = TestImages.Filled(size, size, 50, 50, 50);
+        var image = GeometryImages.Filled(size, size, 50, 50, 50);
         for (int y = 0; y < size; y++)
         {
             for (int x = 0; x < size; x++)
             {
                 float v = 50 + (float)(200 * Math.Exp(-((x - bx) * (x - bx) + (y - by) * (y - by)) / (2 * 4.0 * 4.0)));
-                TestImages.Set(image, x, y, v, v, v);
+                GeometryImages.Set(image, x, y, v, v, v);
             }
         }
         return image;
@@ -174,7 +174,7 @@ public sealed class FacePasterTests
         (double X, double Y) blob = (100.3, 90.7);
         var input = BlobImage(200, blob.X, blob.Y);
         var aligned = new FaceAligner().Align(input, LandmarksAround(100, 95, 0.25));
-        var flat = TestImages.Filled(200 * upscale, 200 * upscale, 50, 50, 50);
+        var flat = GeometryImages.Filled(200 * upscale, 200 * upscale, 50, 50, 50);
         var result = new FacePaster().Paste(flat, [new FaceToPaste(aligned.Crop, aligned.ImageToFace)], new PasteOptions { Upscale = upscale });
 
         double exactX = upscale * blob.X + 0.5 * upscale - 0.5, exactY = upscale * blob.Y + 0.5 * upscale - 0.5;
@@ -183,21 +183,52 @@ public sealed class FacePasterTests
         Assert.True(Math.Abs(cy - (exactY + shiftBeyondExact)) < 0.05, $"blob y {cy:F3}, exact {exactY:F3}, expected shift {shiftBeyondExact}");
     }
 
+    [Theory]
+    [InlineData(150, 120, 0.3, 1)]   // well inside
+    [InlineData(20, 200, 0.35, 1)]   // hanging off the left edge
+    [InlineData(280, 230, 0.3, 2)]   // off the bottom-right corner, upscaled
+    public void WorkingOnTheFaceFootprintGivesTheSameAsTheWholeCanvas(double cx, double cy, double scale, int upscale)
+    {
+        // The reference warps, erodes and blurs the whole canvas; the paster only the face's block. Recompute the
+        // reference way from the public pieces and compare, including where the face leaves the canvas (OpenCV's
+        // erosion ignores outside pixels and its blur reflects at the canvas edge, not at the block's edge).
+        var input = GeometryImages.Smooth(300, 250);
+        var aligned = new FaceAligner().Align(input, LandmarksAround(cx, cy, scale, 7));
+        var restored = GeometryImages.Noise(512, 512, 3);
+        var canvas = ImageResizer.ResizeBilinear(input, 300 * upscale, 250 * upscale);
+        var pasted = new FacePaster().Paste(canvas, [new FaceToPaste(restored, aligned.ImageToFace)], new PasteOptions { Upscale = upscale });
+
+        var faceToCanvas = FacePaster.FaceToCanvas(aligned.ImageToFace, upscale, false);
+        var warped = AffineWarper.Warp(restored, faceToCanvas, canvas.Width, canvas.Height, WarpBorder.Zero);
+        var square = AffineWarper.Warp(FloatPlane.Filled(512, 512, 1f), faceToCanvas, canvas.Width, canvas.Height, WarpBorder.Zero);
+        var mask = FeatherMask.Build(square, upscale);
+        for (int i = 0; i < canvas.Width * canvas.Height; i++)
+        {
+            float m = mask.Soft.Values[i], e = mask.Eroded.Values[i];
+            for (int c = 0; c < 3; c++)
+            {
+                float expected = m * (e * warped.Pixels[i * 3 + c]) + (1 - m) * canvas.Pixels[i * 3 + c];
+                Assert.True(Math.Abs(expected - pasted.Pixels[i * 3 + c]) < 1e-3, $"pixel {i % canvas.Width}, {i / canvas.Width}: {pasted.Pixels[i * 3 + c]} vs {expected}");
+            }
+        }
+        Assert.True(mask.Area > 1000);
+    }
+
     [Fact]
     public void TwoFacesPastedOneAfterTheOtherBothLand()
     {
-        var input = TestImages.Smooth(400, 300);
+        var input = GeometryImages.Smooth(400, 300);
         var left = new FaceAligner().Align(input, LandmarksAround(100, 150, 0.2, 10));
         var right = new FaceAligner().Align(input, LandmarksAround(300, 150, 0.25, -15));
-        var red = TestImages.Filled(512, 512, 255, 0, 0);
-        var blue = TestImages.Filled(512, 512, 0, 0, 255);
+        var red = GeometryImages.Filled(512, 512, 255, 0, 0);
+        var blue = GeometryImages.Filled(512, 512, 0, 0, 255);
 
         var result = new FacePaster().Paste(input, [new FaceToPaste(red, left.ImageToFace), new FaceToPaste(blue, right.ImageToFace)], new PasteOptions());
 
         AssertColour(result, 100, 150, 255, 0, 0);
         AssertColour(result, 300, 150, 0, 0, 255);
-        Assert.Equal(TestImages.At(input, 200, 20, 1), TestImages.At(result, 200, 20, 1));
-        Assert.Equal(TestImages.At(input, 200, 150, 0), TestImages.At(result, 200, 150, 0));
+        Assert.Equal(GeometryImages.At(input, 200, 20, 1), GeometryImages.At(result, 200, 20, 1));
+        Assert.Equal(GeometryImages.At(input, 200, 150, 0), GeometryImages.At(result, 200, 150, 0));
 
         // Same place twice: the later face is blended over the earlier one.
         var both = new FacePaster().Paste(input, [new FaceToPaste(red, left.ImageToFace), new FaceToPaste(blue, left.ImageToFace)], new PasteOptions());
@@ -207,7 +238,7 @@ public sealed class FacePasterTests
     /// <summary>Deep inside a face the soft mask is 1 up to float rounding of the blur (≈1e-7).</summary>
     private static void AssertColour(RgbImage image, int x, int y, float r, float g, float b)
     {
-        float[] actual = [TestImages.At(image, x, y, 0), TestImages.At(image, x, y, 1), TestImages.At(image, x, y, 2)];
+        float[] actual = [GeometryImages.At(image, x, y, 0), GeometryImages.At(image, x, y, 1), GeometryImages.At(image, x, y, 2)];
         float[] expected = [r, g, b];
         for (int c = 0; c < 3; c++)
         {
@@ -218,11 +249,11 @@ public sealed class FacePasterTests
     [Fact]
     public void TheBackgroundAlphaIsKeptAndTheInputIsNotModified()
     {
-        var input = TestImages.Smooth(200, 200);
+        var input = GeometryImages.Smooth(200, 200);
         var alpha = Enumerable.Range(0, 200 * 200).Select(i => (float)(i % 256)).ToArray();
         var background = new RgbImage(200, 200, (float[])input.Pixels.Clone()) { Alpha = alpha };
         var aligned = new FaceAligner().Align(input, LandmarksAround(100, 100, 0.25));
-        var result = new FacePaster().Paste(background, [new FaceToPaste(TestImages.Filled(512, 512, 9, 9, 9), aligned.ImageToFace)], new PasteOptions());
+        var result = new FacePaster().Paste(background, [new FaceToPaste(GeometryImages.Filled(512, 512, 9, 9, 9), aligned.ImageToFace)], new PasteOptions());
 
         Assert.Equal(alpha, result.Alpha);
         Assert.Equal(input.Pixels, background.Pixels);
@@ -232,19 +263,19 @@ public sealed class FacePasterTests
     [Fact]
     public void DrawBoxPaintsAGreenFrameOverTheFaceEdge()
     {
-        var input = TestImages.Smooth(300, 300);
+        var input = GeometryImages.Smooth(300, 300);
         var aligned = new FaceAligner().Align(input, LandmarksAround(150, 150, 0.4));
         var face = new FaceToPaste(aligned.Crop, aligned.ImageToFace);
         var boxed = new FacePaster().Paste(input, [face], new PasteOptions { DrawBox = true });
         var plain = new FacePaster().Paste(input, [face], new PasteOptions());
 
         // Face ≈ 205 px on the canvas → area ≈ 204², frame int(1400/204) = 6 face px ≈ 2.4 canvas px.
-        float[] Rgb(RgbImage i, int x, int y) => [TestImages.At(i, x, y, 0), TestImages.At(i, x, y, 1), TestImages.At(i, x, y, 2)];
+        float[] Rgb(RgbImage i, int x, int y) => [GeometryImages.At(i, x, y, 0), GeometryImages.At(i, x, y, 1), GeometryImages.At(i, x, y, 2)];
         var faceToCanvas = FacePaster.FaceToCanvas(aligned.ImageToFace, 1, false);
         var (ex, ey) = faceToCanvas.Apply(256, 3);
         AssertColour(boxed, (int)Math.Round(ex), (int)Math.Round(ey), 0, 255, 0);
         Assert.Equal(Rgb(plain, 150, 150), Rgb(boxed, 150, 150));
-        Assert.NotEqual(255f, TestImages.At(plain, (int)Math.Round(ex), (int)Math.Round(ey), 1));
+        Assert.NotEqual(255f, GeometryImages.At(plain, (int)Math.Round(ex), (int)Math.Round(ey), 1));
     }
 
     [Fact]
@@ -262,14 +293,14 @@ public sealed class FacePasterTests
     [Fact]
     public void FaceUpsampledFacesAreMappedWithoutTheOffsetAtTheirOwnSize()
     {
-        var input = TestImages.Smooth(200, 200);
+        var input = GeometryImages.Smooth(200, 200);
         var aligned = new FaceAligner().Align(input, LandmarksAround(100, 100, 0.25));
-        var upsampledFace = ImageResizer.ResizeBilinear(TestImages.Filled(512, 512, 10, 200, 30), 1024, 1024);
+        var upsampledFace = ImageResizer.ResizeBilinear(GeometryImages.Filled(512, 512, 10, 200, 30), 1024, 1024);
         var canvas = ImageResizer.ResizeBilinear(input, 400, 400);
         var result = new FacePaster().Paste(canvas, [new FaceToPaste(upsampledFace, aligned.ImageToFace)],
             new PasteOptions { Upscale = 2, FaceUpsampled = true });
         AssertColour(result, 200, 200, 10, 200, 30);
-        Assert.Equal(TestImages.At(canvas, 5, 5, 1), TestImages.At(result, 5, 5, 1));
+        Assert.Equal(GeometryImages.At(canvas, 5, 5, 1), GeometryImages.At(result, 5, 5, 1));
 
         var error = Assert.Throws<ArgumentException>(() => new FacePaster().Paste(canvas, [new FaceToPaste(aligned.Crop, aligned.ImageToFace)],
             new PasteOptions { Upscale = 2, FaceUpsampled = true }));
@@ -279,9 +310,9 @@ public sealed class FacePasterTests
     [Fact]
     public void AParsingMaskIsCombinedByMinimum()
     {
-        var input = TestImages.Smooth(200, 200);
+        var input = GeometryImages.Smooth(200, 200);
         var aligned = new FaceAligner().Align(input, LandmarksAround(100, 100, 0.3));
-        var white = TestImages.Filled(512, 512, 255, 255, 255);
+        var white = GeometryImages.Filled(512, 512, 255, 255, 255);
         var face = new FaceToPaste(white, aligned.ImageToFace);
 
         var none = new FacePaster(new FixedMask(FloatPlane.Filled(512, 512, 0f))).Paste(input, [face], new PasteOptions());
@@ -292,7 +323,7 @@ public sealed class FacePasterTests
         var full = new FacePaster(new FixedMask(FloatPlane.Filled(512, 512, 1f))).Paste(input, [face], new PasteOptions());
         var square = new FacePaster().Paste(input, [face], new PasteOptions());
         Assert.True(full.Pixels.Zip(square.Pixels).Max(p => Math.Abs(p.First - p.Second)) < 1f);
-        Assert.Equal(TestImages.At(square, 100, 100, 0), TestImages.At(full, 100, 100, 0));
+        Assert.Equal(GeometryImages.At(square, 100, 100, 0), GeometryImages.At(full, 100, 100, 0));
 
         var leftHalf = FloatPlane.Filled(512, 512, 0f);
         for (int y = 0; y < 512; y++)
@@ -301,7 +332,7 @@ public sealed class FacePasterTests
         }
         var half = new FacePaster(new FixedMask(leftHalf)).Paste(input, [face], new PasteOptions());
         AssertColour(half, 80, 100, 255, 255, 255);
-        Assert.Equal(TestImages.At(input, 120, 100, 0), TestImages.At(half, 120, 100, 0));
+        Assert.Equal(GeometryImages.At(input, 120, 100, 0), GeometryImages.At(half, 120, 100, 0));
 
         Assert.Throws<InvalidOperationException>(() => new FacePaster(new FixedMask(FloatPlane.Filled(256, 256, 1f))).Paste(input, [face], new PasteOptions()));
         Assert.Throws<InvalidOperationException>(() => new FacePaster(new FixedMask(FloatPlane.Filled(512, 512, 2f))).Paste(input, [face], new PasteOptions()));
@@ -310,17 +341,17 @@ public sealed class FacePasterTests
     [Fact]
     public void FacesOffTheCanvasChangeNothingAndBadInputIsRejected()
     {
-        var input = TestImages.Smooth(100, 100);
+        var input = GeometryImages.Smooth(100, 100);
         var offCanvas = new AffineTransform(4, 0, 3000, 0, 4, 3000); // face → image far to the top-left
-        var result = new FacePaster().Paste(input, [new FaceToPaste(TestImages.Filled(512, 512, 1, 2, 3), offCanvas)], new PasteOptions());
+        var result = new FacePaster().Paste(input, [new FaceToPaste(GeometryImages.Filled(512, 512, 1, 2, 3), offCanvas)], new PasteOptions());
         Assert.Equal(input.Pixels, result.Pixels);
 
         var wrongSize = Assert.Throws<ArgumentException>(() =>
-            new FacePaster().Paste(input, [new FaceToPaste(TestImages.Filled(300, 300, 0, 0, 0), AffineTransform.Identity)], new PasteOptions()));
+            new FacePaster().Paste(input, [new FaceToPaste(GeometryImages.Filled(300, 300, 0, 0, 0), AffineTransform.Identity)], new PasteOptions()));
         Assert.Contains("300×300, expected 512×512", wrongSize.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new FacePaster().Paste(input, [], new PasteOptions { Upscale = 0 }));
         Assert.Contains("singular", Assert.Throws<ArgumentException>(() =>
-            new FacePaster().Paste(input, [new FaceToPaste(TestImages.Filled(512, 512, 0, 0, 0), new AffineTransform(0, 0, 0, 0, 0, 0))], new PasteOptions())).Message);
+            new FacePaster().Paste(input, [new FaceToPaste(GeometryImages.Filled(512, 512, 0, 0, 0), new AffineTransform(0, 0, 0, 0, 0, 0))], new PasteOptions())).Message);
     }
 
     private sealed class FixedMask(FloatPlane mask) : IFaceMaskProvider

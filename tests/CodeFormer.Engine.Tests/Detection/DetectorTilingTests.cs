@@ -8,20 +8,22 @@ public sealed class DetectorTilingTests
     [Fact]
     public void ImageThatFitsIsOneTile()
     {
-        var tile = Assert.Single(DetectorTiling.Cover(640, 463, 640, 640, 160));
+        var tile = Assert.Single(DetectorTiling.Cover(640, 463, 640, 640, 160, 32));
         Assert.Equal((0, 0, 640, 463), (tile.X, tile.Y, tile.Width, tile.Height));
     }
 
     [Fact]
     public void WideImageIsCoveredByOverlappingTilesSplitAtTheOverlapMiddle()
     {
-        // Solvay at short side 640 is 884×640: two 640-wide tiles at x = 0 and 244, overlapping by 396.
-        var tiles = DetectorTiling.Cover(884, 640, 640, 640, 160);
+        // Solvay at short side 640 is 884×640: 640-wide tiles every 480 px (a multiple of 32), overlapping by 160;
+        // the second holds the last 404 columns and the rest of its canvas is padding.
+        var tiles = DetectorTiling.Cover(884, 640, 640, 640, 160, 32);
         Assert.Equal(2, tiles.Count);
-        Assert.Equal((0, 244), (tiles[0].X, tiles[1].X));
-        Assert.All(tiles, t => Assert.Equal((0, 640, 640), (t.Y, t.Width, t.Height)));
-        Assert.Equal(442f, tiles[0].CoreX2);
-        Assert.Equal(442f, tiles[1].CoreX1);
+        Assert.Equal((0, 480), (tiles[0].X, tiles[1].X));
+        Assert.Equal((640, 404), (tiles[0].Width, tiles[1].Width));
+        Assert.All(tiles, t => Assert.Equal((0, 640), (t.Y, t.Height)));
+        Assert.Equal(560f, tiles[0].CoreX2);
+        Assert.Equal(560f, tiles[1].CoreX1);
     }
 
     [Theory]
@@ -30,8 +32,10 @@ public sealed class DetectorTilingTests
     [InlineData(3000, 3000)]
     public void TilesCoverEveryPixelWithAtLeastTheMinimumOverlap(int width, int height)
     {
-        var tiles = DetectorTiling.Cover(width, height, 640, 640, 160);
+        var tiles = DetectorTiling.Cover(width, height, 640, 640, 160, 32);
+        Assert.Equal(DetectorTiling.Count(width, height, 640, 640, 160, 32), tiles.Count);
         Assert.All(tiles, t => Assert.True(t.X >= 0 && t.Y >= 0 && t.X + t.Width <= width && t.Y + t.Height <= height));
+        Assert.All(tiles, t => Assert.True(t.X % 32 == 0 && t.Y % 32 == 0, $"tile at ({t.X}, {t.Y}) is off the 32-px grid"));
         foreach (var starts in new[] { tiles.Select(t => t.X).Distinct().Order().ToArray(), tiles.Select(t => t.Y).Distinct().Order().ToArray() })
         {
             for (int i = 1; i < starts.Length; i++)
@@ -53,14 +57,15 @@ public sealed class DetectorTilingTests
     [Fact]
     public void TileOwnsOnlyWholeFacesCentredInItsCore()
     {
-        var tiles = DetectorTiling.Cover(884, 640, 640, 640, 160);
+        var tiles = DetectorTiling.Cover(884, 640, 640, 640, 160, 32);
         var (left, right) = (tiles[0], tiles[1]);
         static DetectedFace Face(float x1, float x2) => new(x1, 100, x2, 140, 0.9f, Enumerable.Repeat(new Vector2((x1 + x2) / 2, 120), 5).ToArray());
 
-        var nearSeam = Face(420, 460);            // centre 440 < 442: the left tile's, and whole in it
+        var nearSeam = Face(540, 578);            // centre 559 < 560: the left tile's, and whole in it
         Assert.True(left.Owns(nearSeam, 884, 640));
         Assert.False(right.Owns(nearSeam, 884, 640));
         var cutByLeftTile = Face(620, 660);       // the left tile cuts it at x = 640; the right tile sees it whole
+        Assert.True(left.Owns(Face(500, 540), 884, 640));
         Assert.False(left.Owns(cutByLeftTile, 884, 640));
         Assert.True(right.Owns(cutByLeftTile, 884, 640));
         var atImageEdge = Face(0, 30);            // touching the image border is not a cut
@@ -70,7 +75,7 @@ public sealed class DetectorTilingTests
     [Fact]
     public void OverlapMustBeSmallerThanATile()
     {
-        var error = Assert.Throws<ArgumentOutOfRangeException>(() => DetectorTiling.Cover(1000, 1000, 640, 640, 640));
-        Assert.Contains("640", error.Message);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => DetectorTiling.Cover(1000, 1000, 640, 640, 620, 32));
+        Assert.Contains("620", error.Message);
     }
 }

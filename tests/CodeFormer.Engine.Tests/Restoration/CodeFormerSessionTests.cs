@@ -240,6 +240,24 @@ public sealed class CodeFormerSessionTests : IDisposable
     }
 
     [Fact]
+    public async Task Cancellation_during_a_long_run_terminates_it()
+    {
+        // The model needs seconds to minutes; RunOptions.Terminate ends it at the next node. Had cancellation
+        // been checked only between chunks, this single-chunk call would complete and the assertion fail.
+        using var session = CodeFormerSession.Open(_folder.Write("slow.onnx", Slow()), _options);
+        using var cancellation = new CancellationTokenSource();
+        var input = new float[FaceLength];
+        var output = new float[FaceLength];
+
+        var run = Task.Run(() => session.Restore(input, 1, 0.5, output, cancellation.Token));
+        await Task.Delay(300);
+        cancellation.Cancel();
+
+        var error = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        Assert.Equal(cancellation.Token, error.CancellationToken);
+    }
+
+    [Fact]
     public void Disposed_session_refuses_work()
     {
         var session = CodeFormerSession.Open(_folder.Write("disposed.onnx", Scaling()), _options);

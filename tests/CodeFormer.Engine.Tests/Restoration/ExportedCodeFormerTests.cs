@@ -65,6 +65,7 @@ public sealed class ExportedCodeFormerTests(ExportedCodeFormerTests.Exports expo
         Assert.Equal(CodeFormerOnnxExporter.OutputName, contract.OutputName);
         Assert.Equal("true", contract.FuseBlocks);
         Assert.Equal(CodeFormerModelMetadata.LicenseText, contract.License);
+        Assert.Equal("float32", contract.Precision);
         Assert.Equal(CodeFormerOnnxExporter.CodeOnlyPathFor(_modelPath), session.CodeOnlyModelPath);
     }
 
@@ -107,6 +108,28 @@ public sealed class ExportedCodeFormerTests(ExportedCodeFormerTests.Exports expo
 
         log.WriteLine($"max |batched − single| = {MaxDifference(batched, single):G3}");
         Assert.True(MaxDifference(batched, single) < 1e-4f, $"batched vs single differ by {MaxDifference(batched, single)}");
+    }
+
+    [Fact]
+    public void Half_precision_export_is_driven_with_float32_faces()
+    {
+        var weights = RandomWeights.Create(new ParameterLayout(new NetworkLayout(Tiny)), 11);
+        using var folder = new TempFolder();
+        string path = Path.Combine(folder.Path, "codeformer.fp16.onnx");
+        CodeFormerOnnxExporter.WriteFile(Tiny, weights, path, new CodeFormerExportOptions { Precision = OnnxPrecision.Float16 });
+        using var half = CodeFormerSession.Open(path, _options);
+        using var full = CodeFormerSession.Open(_lonePath, _options);
+        var input = Faces(1, seed: 23);
+        var halfOutput = new float[input.Length];
+        var fullOutput = new float[input.Length];
+
+        half.Restore(input, 1, 0.5, halfOutput);
+        full.Restore(input, 1, 0.5, fullOutput);
+
+        Assert.Equal("float16", half.Contract.Precision);
+        log.WriteLine($"max |fp16 − fp32| = {MaxDifference(halfOutput, fullOutput):G3}");
+        Assert.All(halfOutput, v => Assert.True(float.IsFinite(v)));
+        Assert.True(MaxDifference(halfOutput, fullOutput) < 0.1f, $"fp16 vs fp32 differ by {MaxDifference(halfOutput, fullOutput)}");
     }
 
     [Fact]

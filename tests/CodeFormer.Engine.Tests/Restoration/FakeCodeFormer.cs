@@ -47,6 +47,29 @@ internal static class FakeCodeFormer
         return graph;
     }
 
+    /// <summary>
+    /// A CodeFormer-contract model that takes many seconds: a chain of 1024² matrix squarings seeded from the input
+    /// (so ONNX Runtime cannot fold it away at load), added to the input times zero.
+    /// </summary>
+    public static OnnxGraph Slow(int products = 1500)
+    {
+        var graph = new OnnxGraph("slow");
+        string x = graph.AddInput("input", OnnxElementType.Float, "N", 3, Size, Size);
+        string matrix = graph.AddInitializer(OnnxTensor.FromFloats("m", [1024, 1024], TestModels.RandomValues(1024 * 1024, seed: 5, -0.03f, 0.03f)));
+        string seed = graph.Op("ReduceMean", "seed", [x], OnnxAttribute.Of("keepdims", 0L));
+        string value = graph.Op("Mul", "start", [matrix, seed]);
+        for (int i = 0; i < products; i++)
+        {
+            // value·value: both operands depend on the input, so no optimiser can fold or fuse the chain.
+            value = graph.Op("MatMul", "product", [value, value]);
+        }
+        string total = graph.Op("ReduceSum", "total", [value], OnnxAttribute.Of("keepdims", 0L));
+        string nothing = graph.Op("Mul", "nothing", [total, graph.AddScalarFloat("zero", 0f)]);
+        graph.Alias(graph.Op("Add", "same", [x, nothing]), "output");
+        graph.AddOutput("output", OnnxElementType.Float, "N", 3, Size, Size);
+        return graph;
+    }
+
     /// <summary>The known answer of <see cref="Scaling"/> (factor 1 + w, or 3 without a weight input).</summary>
     public static float[] Expected(float[] input, int count, float factor)
     {

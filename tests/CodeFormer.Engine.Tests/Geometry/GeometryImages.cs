@@ -5,7 +5,7 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace CodeFormer.Engine.Tests.Geometry;
 
 /// <summary>Images for the geometry tests: smooth synthetic patterns, noise, and decoded photos.</summary>
-internal static class TestImages
+internal static class GeometryImages
 {
     /// <summary>A smooth, non-periodic colour pattern in [0, 255] (bilinear round trips are near-exact on it).</summary>
     public static RgbImage Smooth(int width, int height)
