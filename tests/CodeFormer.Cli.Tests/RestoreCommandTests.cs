@@ -10,6 +10,7 @@ public sealed class RestoreCommandTests(CliFixture fixture)
     private const string YuNet = "models/face_detection_yunet_2023mar.onnx";
     private const string Astronaut = "images/astronaut.png";
     private const string HopperTiny = "images/hopper_128x128.png";
+    private const string Solvay = "images/solvay_1927_1280x926.png";
 
     private static readonly string[] Stages = ["decode", "detect", "align", "restore", "background", "paste", "encode"];
 
@@ -87,6 +88,29 @@ public sealed class RestoreCommandTests(CliFixture fixture)
         Assert.Equal(2, Directory.GetFiles(Path.Combine(output, "final_results")).Length);
         var inputs = reports.Select(r => JsonDocument.Parse(File.ReadAllBytes(r)).RootElement.GetProperty("input").GetString()!);
         Assert.Equal(new[] { Path.Combine(first, "face.png"), Path.Combine(second, "face.png") }.Order(StringComparer.Ordinal), inputs.Order(StringComparer.Ordinal));
+    }
+
+    [AssetFact(YuNet, Solvay)]
+    public void Face_selection_and_format_flags_reach_the_engine_and_w_0_runs()
+    {
+        string output = fixture.NewFolder("flags");
+        var run = fixture.Run("restore", TestAssets.PathOf(Solvay), "--model", fixture.TinyModelPath, "--detector-model", TestAssets.PathOf(YuNet),
+            "--offline", "--max-faces", "3", "--draw-box", "--format", "webp", "-w", "0", "-s", "1", "-o", output);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.True(File.Exists(Path.Combine(output, "final_results", "solvay_1927_1280x926.webp")), run.ToString());
+        using var report = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(output, "reports", "solvay_1927_1280x926.json")));
+        Assert.Equal(3, report.RootElement.GetProperty("faces").GetArrayLength());
+        Assert.Equal(1280, report.RootElement.GetProperty("outputWidth").GetInt32());
+        Assert.Equal(3, Directory.GetFiles(Path.Combine(output, "restored_faces")).Length);
+
+        string centre = fixture.NewFolder("centre");
+        var centreRun = fixture.Run("restore", TestAssets.PathOf(Solvay), "--model", fixture.TinyModelPath, "--detector-model", TestAssets.PathOf(YuNet),
+            "--offline", "--only-center-face", "-s", "1", "-o", centre);
+
+        Assert.True(centreRun.ExitCode == 0, centreRun.ToString());
+        using var centreReport = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(centre, "reports", "solvay_1927_1280x926.json")));
+        Assert.Equal(1, centreReport.RootElement.GetProperty("faces").GetArrayLength());
     }
 
     [AssetFact(Astronaut)]
