@@ -23,6 +23,7 @@ public sealed class PipelineFixture : IDisposable
     public const string RetinaFace = "models/retinaface_mobilenet0.25_640.onnx";
     public const string Astronaut = "images/astronaut.png";
     public const string Solvay = "images/solvay_1927_1280x926.png";
+    public const string SolvayJpeg = "images/solvay_1927_2126x1463.jpg";
     public const string HopperTiny = "images/hopper_128x128.png";
     public const string HopperJpeg = "images/grace_hopper_517x606.jpg";
     public const string Bryan = "images/codait_bryan_115x115.png";

@@ -95,6 +95,30 @@ public sealed class WholePhotoTests(PipelineFixture fixture, ITestOutputHelper o
         Assert.InRange(after, before - 3, before + 3);
     }
 
+    [AssetFact(YuNet, SolvayJpeg)]
+    public void A_grey_jpeg_stays_grey_keeps_its_level_and_its_channel_layout()
+    {
+        var photo = fixture.Photo(SolvayJpeg);
+        var result = fixture.TinyBatch4.Restore(photo, new RestorationOptions { Upscale = 1 });
+        var restored = Decode(result.Image);
+
+        Assert.True(result.Greyscale);
+        Assert.Equal(ImageFileFormat.Jpeg, result.Format);
+        // This file is a three-channel JPEG of a grey photo: it is written back with three channels (only single-channel
+        // sources are written single-channel), and every pixel stays grey.
+        Assert.Equal(new ImageDecoder().Inspect(photo).SourceIsGreyscaleFormat, new ImageDecoder().Inspect(result.Image).SourceIsGreyscaleFormat);
+        float worst = 0;
+        for (int i = 0; i < restored.Pixels.Length; i += 3)
+        {
+            worst = Math.Max(worst, Math.Max(Math.Abs(restored.Pixels[i] - restored.Pixels[i + 1]), Math.Abs(restored.Pixels[i + 1] - restored.Pixels[i + 2])));
+        }
+        Assert.True(result.Faces.Count >= 27, $"{result.Faces.Count} faces");
+        double before = MeanLevel(Decode(photo)), after = MeanLevel(restored);
+        output.WriteLine($"{result.Faces.Count} faces; largest channel difference {worst}; mean level {before:F2} → {after:F2}");
+        Assert.InRange(worst, 0, 1); // measured 0: grey pixels have zero chroma, which JPEG keeps exactly
+        Assert.InRange(after, before - 3, before + 3);
+    }
+
     [AssetFact(YuNet, HopperTiny)]
     public void A_small_photo_is_enlarged_to_a_512_short_side_before_the_upscale()
     {
