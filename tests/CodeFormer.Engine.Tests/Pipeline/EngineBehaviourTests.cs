@@ -108,7 +108,8 @@ public sealed class EngineBehaviourTests(PipelineFixture fixture)
     [AssetFact(YuNet)]
     public void A_batch_size_below_one_is_refused()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => fixture.Open(fixture.IdentityModelPath, batchSize: 0, withDetector: false));
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => fixture.Open(fixture.IdentityModelPath, batchSize: 0, withDetector: false));
+        Assert.Contains("Batch size", error.Message);
     }
 
     [AssetFact(YuNet, Astronaut)]

@@ -99,9 +99,18 @@ public sealed class PipelineFixture : IDisposable
     public RestorationEngine Open(string modelPath, int batchSize, bool withDetector)
     {
         // As RestorationEngineFactory does, minus the model cache: the session's dynamic-batch limit is the engine's batch size.
-        var restorer = CodeFormerSession.Open(modelPath, SessionOptions, maxBatch: batchSize);
+        var restorer = CodeFormerSession.Open(modelPath, SessionOptions, maxBatch: Math.Max(1, batchSize));
         var detector = withDetector ? new YuNetDetector(TestAssets.PathOf(YuNet), SessionOptions) : null;
-        return new RestorationEngine(restorer, detector, upsampler: null, new EngineSettings { BatchSize = batchSize });
+        try
+        {
+            return new RestorationEngine(restorer, detector, upsampler: null, new EngineSettings { BatchSize = batchSize });
+        }
+        catch
+        {
+            restorer.Dispose();
+            detector?.Dispose();
+            throw;
+        }
     }
 
     private RestorationEngine Engine(string key, Func<RestorationEngine> create)
