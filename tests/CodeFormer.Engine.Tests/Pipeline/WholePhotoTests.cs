@@ -320,6 +320,28 @@ public sealed class WholePhotoTests(PipelineFixture fixture, ITestOutputHelper o
         }
     }
 
+    [AssetFact(YuNet, HopperJpeg)]
+    public void An_exif_rotated_jpeg_is_restored_upright()
+    {
+        // Stored sideways with EXIF orientation 6 ("rotate 90° clockwise to display"), as phone cameras write it.
+        using var upright = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(fixture.Photo(HopperJpeg));
+        using var sideways = SixLabors.ImageSharp.Processing.ProcessingExtensions.Clone(upright,
+            x => SixLabors.ImageSharp.Processing.RotateExtensions.Rotate(x, SixLabors.ImageSharp.Processing.RotateMode.Rotate270));
+        sideways.Metadata.ExifProfile = new SixLabors.ImageSharp.Metadata.Profiles.Exif.ExifProfile();
+        sideways.Metadata.ExifProfile.SetValue(SixLabors.ImageSharp.Metadata.Profiles.Exif.ExifTag.Orientation, (ushort)6);
+        using var stream = new MemoryStream();
+        SixLabors.ImageSharp.ImageExtensions.SaveAsJpeg(sideways, stream);
+        Assert.Equal((606, 517), (sideways.Width, sideways.Height));
+
+        var result = fixture.Identity.Restore(stream.ToArray(), new RestorationOptions { Upscale = 1 });
+
+        Assert.Equal((517, 606), (result.Width, result.Height));
+        var face = Assert.Single(result.Faces);
+        // Upright: the eyes are side by side above the mouth.
+        Assert.True(face.Landmarks[0][0] < face.Landmarks[1][0] && face.Landmarks[0][1] < face.Landmarks[3][1],
+            $"landmarks {string.Join(" ", face.Landmarks.Select(p => $"({p[0]:F0},{p[1]:F0})"))} are not those of an upright face");
+    }
+
     [AssetFact(YuNet, Solvay)]
     public void Only_center_face_keeps_the_face_nearest_the_middle()
     {
