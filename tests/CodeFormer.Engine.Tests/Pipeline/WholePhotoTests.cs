@@ -320,6 +320,28 @@ public sealed class WholePhotoTests(PipelineFixture fixture, ITestOutputHelper o
         }
     }
 
+    [AssetFact(YuNet, Astronaut)]
+    public void A_webp_gives_a_webp()
+    {
+        using var image = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(fixture.Photo(Astronaut));
+        using var stream = new MemoryStream();
+        SixLabors.ImageSharp.ImageExtensions.SaveAsWebp(image, stream, new SixLabors.ImageSharp.Formats.Webp.WebpEncoder
+        {
+            FileFormat = SixLabors.ImageSharp.Formats.Webp.WebpFileFormatType.Lossy,
+            Quality = 95,
+        });
+        var photo = stream.ToArray();
+
+        var result = fixture.Identity.Restore(photo, new RestorationOptions { Upscale = 1 });
+
+        Assert.Equal(ImageFileFormat.Webp, result.Format);
+        Assert.Equal("WEBP"u8.ToArray(), result.Image[8..12]);
+        Assert.Single(result.Faces);
+        // WebP output is lossy (the encoder's choice, for speed): the identity round trip is close, not exact.
+        double error = MeanAbsDifference(Decode(photo), Decode(result.Image), 0, 0, 512, 512);
+        Assert.InRange(error, 0, 4);
+    }
+
     [AssetFact(YuNet, HopperJpeg)]
     public void An_exif_rotated_jpeg_is_restored_upright()
     {
