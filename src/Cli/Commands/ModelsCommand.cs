@@ -41,9 +41,10 @@ internal static class ModelsCommand
             var precision = result.GetValue(fp16) ? OnnxPrecision.Float16 : OnnxPrecision.Float32;
             var stopwatch = Stopwatch.StartNew();
             var weights = RandomWeights.Create(new ParameterLayout(new NetworkLayout(architecture)), result.GetValue(seed));
-            CodeFormerOnnxExporter.WriteFile(architecture, weights, path, new CodeFormerExportOptions { Precision = precision });
+            var export = new CodeFormerExportOptions { Precision = precision, WeightsLicense = RandomWeights.LicenseNote(result.GetValue(seed)) };
+            CodeFormerOnnxExporter.WriteFile(architecture, weights, path, export);
             var codeOnlyPath = CodeFormerOnnxExporter.CodeOnlyPathFor(path);
-            CodeFormerOnnxExporter.WriteFile(architecture, weights, codeOnlyPath, new CodeFormerExportOptions { Precision = precision, IncludeFuseBlocks = false });
+            CodeFormerOnnxExporter.WriteFile(architecture, weights, codeOnlyPath, export with { IncludeFuseBlocks = false });
             Console.WriteLine($"wrote {path} ({new FileInfo(path).Length:N0} bytes) and {codeOnlyPath} ({new FileInfo(codeOnlyPath).Length:N0} bytes): " +
                 $"{weights.TotalElements:N0} parameters, {precision}, seed {result.GetValue(seed)}, in {stopwatch.Elapsed.TotalSeconds:F1} s");
             return 0;

@@ -33,5 +33,16 @@ public readonly record struct AffineTransform(double A, double B, double C, doub
 
     public AffineTransform Translate(double dx, double dy) => this with { C = C + dx, F = F + dy };
 
+    /// <summary>This transform followed by <paramref name="next"/>: x ↦ next(this(x)).</summary>
+    public AffineTransform Then(AffineTransform next) => new(
+        next.A * A + next.B * D, next.A * B + next.B * E, next.A * C + next.B * F + next.C,
+        next.D * A + next.E * D, next.D * B + next.E * E, next.D * C + next.E * F + next.F);
+
+    /// <summary>
+    /// Where pixel coordinates go when an image is resized by factors (sx, sy) with pixel centres kept aligned, as
+    /// cv2.resize INTER_LINEAR does: x ↦ sx·x + 0.5·sx − 0.5 (a pixel centre at x covers [x − ½, x + ½]).
+    /// </summary>
+    public static AffineTransform PixelCentreScale(double sx, double sy) => new(sx, 0, 0.5 * sx - 0.5, 0, sy, 0.5 * sy - 0.5);
+
     public double[] ToArray() => [A, B, C, D, E, F];
 }

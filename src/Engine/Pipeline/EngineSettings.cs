@@ -32,4 +32,18 @@ public sealed record EngineSettings
     public int BatchSize { get; init; } = 4;
 
     public ImageLimits Limits { get; init; } = new();
+
+    /// <summary>Throws naming the first setting out of range, before any model is opened.</summary>
+    public void Validate()
+    {
+        if (BatchSize < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Batch size (faces per network call) must be at least 1.");
+        }
+        if (IntraOpThreads is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(IntraOpThreads), IntraOpThreads, "Thread count must be at least 1.");
+        }
+        Limits.Validate();
+    }
 }

@@ -34,10 +34,7 @@ public sealed class RestorationEngine : IDisposable
     public RestorationEngine(IFaceRestorer restorer, IFaceDetector? detector, RealEsrganUpsampler? upsampler, EngineSettings settings,
         IFaceMaskProvider? maskProvider = null, IReadOnlyList<IDisposable>? ownedResources = null)
     {
-        if (settings.BatchSize < 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(settings), settings.BatchSize, "Batch size must be at least 1.");
-        }
+        settings.Validate();
         _restorer = restorer;
         _detector = detector;
         _upsampler = upsampler;
@@ -210,10 +207,7 @@ public sealed class RestorationEngine : IDisposable
             float Y(float workY) => (float)((workY + 0.5) / fy - 0.5);
             var inPhoto = new DetectedFace(X(face.X1), Y(face.Y1), X(face.X2), Y(face.Y2), face.Score,
                 face.Landmarks.Select(p => new System.Numerics.Vector2(X(p.X), Y(p.Y))).ToArray());
-            var m = workToFace;
-            // workToFace ∘ photoToWork, photoToWork = (fx·x + 0.5·fx − 0.5, fy·y + 0.5·fy − 0.5).
-            double cx = 0.5 * fx - 0.5, cy = 0.5 * fy - 0.5;
-            var photoToFace = new AffineTransform(m.A * fx, m.B * fy, m.A * cx + m.B * cy + m.C, m.D * fx, m.E * fy, m.D * cx + m.E * cy + m.F);
+            var photoToFace = AffineTransform.PixelCentreScale(fx, fy).Then(workToFace);
             return FaceReport.From(index, inPhoto, photoToFace);
         }
 

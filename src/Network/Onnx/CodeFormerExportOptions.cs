@@ -19,4 +19,11 @@ public sealed record CodeFormerExportOptions
 
     /// <summary>Float16: half weights and half compute, with float32 input and output (Cast at the edges).</summary>
     public OnnxPrecision Precision { get; init; } = OnnxPrecision.Float32;
+
+    /// <summary>
+    /// Licence of the weights, written into the model's "license" metadata. Null means weights from the official
+    /// checkpoint (S-Lab License 1.0, non-commercial: <see cref="CodeFormerModelMetadata.LicenseText"/>); models made
+    /// from other weights (pseudo-random ones for tests, a user's own training) say so here instead.
+    /// </summary>
+    public string? WeightsLicense { get; init; }
 }

@@ -61,6 +61,6 @@ public static class CodeFormerModelMetadata
         graph.Metadata[ArchitectureKey] = SerializeArchitecture(architecture);
         graph.Metadata[FuseBlocksKey] = options.IncludeFuseBlocks ? "true" : "false";
         graph.Metadata[PrecisionKey] = PrecisionText(options.Precision);
-        graph.Metadata[LicenseKey] = LicenseText;
+        graph.Metadata[LicenseKey] = options.WeightsLicense ?? LicenseText;
     }
 }

@@ -28,30 +28,39 @@ public sealed class FacePasterTests
     }
 
     [Fact]
-    public void FaceToCanvasFollowsTheReferenceFormulas()
+    public void FaceToCanvasKeepsPixelCentresAligned()
     {
         var m = new AffineTransform(2.1, -0.4, -150, 0.4, 2.1, -90);
         var inverse = m.Invert();
         Assert.Equal(inverse, FacePaster.FaceToCanvas(m, 1, faceUpsampled: false));
+        Assert.Equal(inverse, FacePaster.FaceToCanvas(m, 1, faceUpsampled: true));
 
+        // Deliberate deviation from the reference (+0.5·s): a photo pixel centre x sits at s·x + 0.5·s − 0.5 on the
+        // INTER_LINEAR-upscaled canvas, so the translation gains 0.5·s − 0.5 (1.0 at s = 3, reference 1.5).
         var three = FacePaster.FaceToCanvas(m, 3, faceUpsampled: false);
         var expected = inverse.Scale(3);
         Assert.Equal(expected.A, three.A, 12);
-        Assert.Equal(expected.C + 1.5, three.C, 9); // "+0.5·s for more precise back alignment"
-        Assert.Equal(expected.F + 1.5, three.F, 9);
+        Assert.Equal(expected.C + 1.0, three.C, 9);
+        Assert.Equal(expected.F + 1.0, three.F, 9);
 
+        // An upsampled face pixel u' is face pixel (u' + 0.5)/s − 0.5: the same canvas point as before for every u'.
         var upsampled = FacePaster.FaceToCanvas(m, 3, faceUpsampled: true);
+        foreach (var (u, v) in new[] { (0.0, 0.0), (100.0, 300.0), (511.0, 7.5) })
+        {
+            var viaFace = three.Apply(u, v);
+            var viaUpsampled = upsampled.Apply(3 * u + 1, 3 * v + 1);
+            Assert.Equal(viaFace.X, viaUpsampled.X, 9);
+            Assert.Equal(viaFace.Y, viaUpsampled.Y, 9);
+        }
         Assert.Equal(inverse.A, upsampled.A, 12);
         Assert.Equal(inverse.B, upsampled.B, 12);
-        Assert.Equal(inverse.C * 3, upsampled.C, 9);
-        Assert.Equal(inverse.F * 3, upsampled.F, 9);
         Assert.Throws<ArgumentOutOfRangeException>(() => FacePaster.FaceToCanvas(m, 0, false));
     }
 
     [AssetFact("images/astronaut.png")]
     public void PastingTheUnchangedCropBackReproducesThePhoto()
     {
-        var photo = GeometryImages.Load(TestAssets.PathOf("images/astronaut.png"));
+        var photo = RgbImages.Load(TestAssets.PathOf("images/astronaut.png"));
         var aligned = new FaceAligner().Align(photo, AstronautLandmarks);
         var result = new FacePaster().Paste(photo, [new FaceToPaste(aligned.Crop, aligned.ImageToFace)], new PasteOptions());
         var canvasToFace = FacePaster.FaceToCanvas(aligned.ImageToFace, 1, false).Invert();
@@ -65,7 +74,7 @@ public sealed class FacePasterTests
             {
                 for (int c = 0; c < 3; c++)
                 {
-                    float diff = Math.Abs(GeometryImages.At(result, x, y, c) - GeometryImages.At(photo, x, y, c));
+                    float diff = Math.Abs(RgbImages.At(result, x, y, c) - RgbImages.At(photo, x, y, c));
                     if (InFace(canvasToFace, x, y, 0))
                     {
                         sumInside += diff;
@@ -96,7 +105,7 @@ public sealed class FacePasterTests
     [AssetFact("images/astronaut.png")]
     public void AtScaleTwoTheFaceLandsOnTheUpscaledFace()
     {
-        var photo = GeometryImages.Load(TestAssets.PathOf("images/astronaut.png"));
+        var photo = RgbImages.Load(TestAssets.PathOf("images/astronaut.png"));
         var aligned = new FaceAligner().Align(photo, AstronautLandmarks);
         var background = ImageResizer.ResizeBilinear(photo, 1024, 1024);
         var result = new FacePaster().Paste(background, [new FaceToPaste(aligned.Crop, aligned.ImageToFace)], new PasteOptions { Upscale = 2 });
@@ -110,7 +119,7 @@ public sealed class FacePasterTests
             {
                 for (int c = 0; c < 3; c++)
                 {
-                    float diff = Math.Abs(GeometryImages.At(result, x, y, c) - GeometryImages.At(background, x, y, c));
+                    float diff = Math.Abs(RgbImages.At(result, x, y, c) - RgbImages.At(background, x, y, c));
                     if (InFace(canvasToFace, x, y, 0))
                     {
                         sum += diff;
@@ -123,9 +132,9 @@ public sealed class FacePasterTests
                 }
             }
         }
-        // The reference's +0.5·s offset puts the face half a canvas pixel right and down of the INTER_LINEAR
-        // background (see ReplicatesTheReferenceHalfPixelOffset): measured mean 2.26 levels here against 0.92 at s = 1.
-        Assert.True(sum / count < 3, $"mean abs error inside the face {sum / count:F3}");
+        // With pixel centres aligned (FaceToCanvasKeepsPixelCentresAligned) the pasted face matches the INTER_LINEAR
+        // background up to the two resamplings; the reference's +0.5·s offset measured 2.26 levels here.
+        Assert.True(sum / count < 1.5, $"mean abs error inside the face {sum / count:F3}");
         Assert.Equal(0, changedFarAway);
     }
 
@@ -140,7 +149,7 @@ public sealed class FacePasterTests
         {
             for (int x = Math.Max(0, (int)cx - radius); x <= Math.Min(image.Width - 1, (int)cx + radius); x++)
             {
-                double v = GeometryImages.At(image, x, y, 0) - level;
+                double v = RgbImages.At(image, x, y, 0) - level;
                 mass += v;
                 mx += v * x;
                 my += v * y;
@@ -151,13 +160,13 @@ public sealed class FacePasterTests
 
     private static RgbImage BlobImage(int size, double bx, double by)
     {
-        var image = GeometryImages.Filled(size, size, 50, 50, 50);
+        var image = RgbImages.Filled(size, size, 50, 50, 50);
         for (int y = 0; y < size; y++)
         {
             for (int x = 0; x < size; x++)
             {
                 float v = 50 + (float)(200 * Math.Exp(-((x - bx) * (x - bx) + (y - by) * (y - by)) / (2 * 4.0 * 4.0)));
-                GeometryImages.Set(image, x, y, v, v, v);
+                RgbImages.Set(image, x, y, v, v, v);
             }
         }
         return image;
@@ -165,16 +174,18 @@ public sealed class FacePasterTests
 
     [Theory]
     [InlineData(1, 0.0)]
-    [InlineData(2, 0.5)]
-    [InlineData(3, 0.5)]
-    public void ReplicatesTheReferenceHalfPixelOffset(int upscale, double shiftBeyondExact)
+    [InlineData(2, 0.0)]
+    [InlineData(3, 0.0)]
+    [InlineData(4, 0.0)]
+    public void PastedFaceLandsExactlyOnTheUpscaledBackground(int upscale, double shiftBeyondExact)
     {
         // A blob at p in the input sits at s·p + 0.5·s − 0.5 on an INTER_LINEAR-upscaled canvas. The reference maps
-        // the face back with +0.5·s instead, so for every s > 1 the pasted blob lands 0.5 canvas px further right and down.
+        // the face back with +0.5·s, which would land the pasted blob 0.5 canvas px further right and down for every
+        // s > 1; we correct that on purpose (FacePaster.FaceToCanvas), so the blob lands exactly.
         (double X, double Y) blob = (100.3, 90.7);
         var input = BlobImage(200, blob.X, blob.Y);
         var aligned = new FaceAligner().Align(input, LandmarksAround(100, 95, 0.25));
-        var flat = GeometryImages.Filled(200 * upscale, 200 * upscale, 50, 50, 50);
+        var flat = RgbImages.Filled(200 * upscale, 200 * upscale, 50, 50, 50);
         var result = new FacePaster().Paste(flat, [new FaceToPaste(aligned.Crop, aligned.ImageToFace)], new PasteOptions { Upscale = upscale });
 
         double exactX = upscale * blob.X + 0.5 * upscale - 0.5, exactY = upscale * blob.Y + 0.5 * upscale - 0.5;
@@ -192,9 +203,9 @@ public sealed class FacePasterTests
         // The reference warps, erodes and blurs the whole canvas; the paster only the face's block. Recompute the
         // reference way from the public pieces and compare, including where the face leaves the canvas (OpenCV's
         // erosion ignores outside pixels and its blur reflects at the canvas edge, not at the block's edge).
-        var input = GeometryImages.Smooth(300, 250);
+        var input = RgbImages.Smooth(300, 250);
         var aligned = new FaceAligner().Align(input, LandmarksAround(cx, cy, scale, 7));
-        var restored = GeometryImages.Noise(512, 512, 3);
+        var restored = RgbImages.Noise(512, 512, 3);
         var canvas = ImageResizer.ResizeBilinear(input, 300 * upscale, 250 * upscale);
         var pasted = new FacePaster().Paste(canvas, [new FaceToPaste(restored, aligned.ImageToFace)], new PasteOptions { Upscale = upscale });
 
@@ -217,18 +228,18 @@ public sealed class FacePasterTests
     [Fact]
     public void TwoFacesPastedOneAfterTheOtherBothLand()
     {
-        var input = GeometryImages.Smooth(400, 300);
+        var input = RgbImages.Smooth(400, 300);
         var left = new FaceAligner().Align(input, LandmarksAround(100, 150, 0.2, 10));
         var right = new FaceAligner().Align(input, LandmarksAround(300, 150, 0.25, -15));
-        var red = GeometryImages.Filled(512, 512, 255, 0, 0);
-        var blue = GeometryImages.Filled(512, 512, 0, 0, 255);
+        var red = RgbImages.Filled(512, 512, 255, 0, 0);
+        var blue = RgbImages.Filled(512, 512, 0, 0, 255);
 
         var result = new FacePaster().Paste(input, [new FaceToPaste(red, left.ImageToFace), new FaceToPaste(blue, right.ImageToFace)], new PasteOptions());
 
         AssertColour(result, 100, 150, 255, 0, 0);
         AssertColour(result, 300, 150, 0, 0, 255);
-        Assert.Equal(GeometryImages.At(input, 200, 20, 1), GeometryImages.At(result, 200, 20, 1));
-        Assert.Equal(GeometryImages.At(input, 200, 150, 0), GeometryImages.At(result, 200, 150, 0));
+        Assert.Equal(RgbImages.At(input, 200, 20, 1), RgbImages.At(result, 200, 20, 1));
+        Assert.Equal(RgbImages.At(input, 200, 150, 0), RgbImages.At(result, 200, 150, 0));
 
         // Same place twice: the later face is blended over the earlier one.
         var both = new FacePaster().Paste(input, [new FaceToPaste(red, left.ImageToFace), new FaceToPaste(blue, left.ImageToFace)], new PasteOptions());
@@ -238,7 +249,7 @@ public sealed class FacePasterTests
     /// <summary>Deep inside a face the soft mask is 1 up to float rounding of the blur (≈1e-7).</summary>
     private static void AssertColour(RgbImage image, int x, int y, float r, float g, float b)
     {
-        float[] actual = [GeometryImages.At(image, x, y, 0), GeometryImages.At(image, x, y, 1), GeometryImages.At(image, x, y, 2)];
+        float[] actual = [RgbImages.At(image, x, y, 0), RgbImages.At(image, x, y, 1), RgbImages.At(image, x, y, 2)];
         float[] expected = [r, g, b];
         for (int c = 0; c < 3; c++)
         {
@@ -249,11 +260,11 @@ public sealed class FacePasterTests
     [Fact]
     public void TheBackgroundAlphaIsKeptAndTheInputIsNotModified()
     {
-        var input = GeometryImages.Smooth(200, 200);
+        var input = RgbImages.Smooth(200, 200);
         var alpha = Enumerable.Range(0, 200 * 200).Select(i => (float)(i % 256)).ToArray();
         var background = new RgbImage(200, 200, (float[])input.Pixels.Clone()) { Alpha = alpha };
         var aligned = new FaceAligner().Align(input, LandmarksAround(100, 100, 0.25));
-        var result = new FacePaster().Paste(background, [new FaceToPaste(GeometryImages.Filled(512, 512, 9, 9, 9), aligned.ImageToFace)], new PasteOptions());
+        var result = new FacePaster().Paste(background, [new FaceToPaste(RgbImages.Filled(512, 512, 9, 9, 9), aligned.ImageToFace)], new PasteOptions());
 
         Assert.Equal(alpha, result.Alpha);
         Assert.Equal(input.Pixels, background.Pixels);
@@ -263,19 +274,19 @@ public sealed class FacePasterTests
     [Fact]
     public void DrawBoxPaintsAGreenFrameOverTheFaceEdge()
     {
-        var input = GeometryImages.Smooth(300, 300);
+        var input = RgbImages.Smooth(300, 300);
         var aligned = new FaceAligner().Align(input, LandmarksAround(150, 150, 0.4));
         var face = new FaceToPaste(aligned.Crop, aligned.ImageToFace);
         var boxed = new FacePaster().Paste(input, [face], new PasteOptions { DrawBox = true });
         var plain = new FacePaster().Paste(input, [face], new PasteOptions());
 
         // Face ≈ 205 px on the canvas → area ≈ 204², frame int(1400/204) = 6 face px ≈ 2.4 canvas px.
-        float[] Rgb(RgbImage i, int x, int y) => [GeometryImages.At(i, x, y, 0), GeometryImages.At(i, x, y, 1), GeometryImages.At(i, x, y, 2)];
+        float[] Rgb(RgbImage i, int x, int y) => [RgbImages.At(i, x, y, 0), RgbImages.At(i, x, y, 1), RgbImages.At(i, x, y, 2)];
         var faceToCanvas = FacePaster.FaceToCanvas(aligned.ImageToFace, 1, false);
         var (ex, ey) = faceToCanvas.Apply(256, 3);
         AssertColour(boxed, (int)Math.Round(ex), (int)Math.Round(ey), 0, 255, 0);
         Assert.Equal(Rgb(plain, 150, 150), Rgb(boxed, 150, 150));
-        Assert.NotEqual(255f, GeometryImages.At(plain, (int)Math.Round(ex), (int)Math.Round(ey), 1));
+        Assert.NotEqual(255f, RgbImages.At(plain, (int)Math.Round(ex), (int)Math.Round(ey), 1));
     }
 
     [Fact]
@@ -293,14 +304,14 @@ public sealed class FacePasterTests
     [Fact]
     public void FaceUpsampledFacesAreMappedWithoutTheOffsetAtTheirOwnSize()
     {
-        var input = GeometryImages.Smooth(200, 200);
+        var input = RgbImages.Smooth(200, 200);
         var aligned = new FaceAligner().Align(input, LandmarksAround(100, 100, 0.25));
-        var upsampledFace = ImageResizer.ResizeBilinear(GeometryImages.Filled(512, 512, 10, 200, 30), 1024, 1024);
+        var upsampledFace = ImageResizer.ResizeBilinear(RgbImages.Filled(512, 512, 10, 200, 30), 1024, 1024);
         var canvas = ImageResizer.ResizeBilinear(input, 400, 400);
         var result = new FacePaster().Paste(canvas, [new FaceToPaste(upsampledFace, aligned.ImageToFace)],
             new PasteOptions { Upscale = 2, FaceUpsampled = true });
         AssertColour(result, 200, 200, 10, 200, 30);
-        Assert.Equal(GeometryImages.At(canvas, 5, 5, 1), GeometryImages.At(result, 5, 5, 1));
+        Assert.Equal(RgbImages.At(canvas, 5, 5, 1), RgbImages.At(result, 5, 5, 1));
 
         var error = Assert.Throws<ArgumentException>(() => new FacePaster().Paste(canvas, [new FaceToPaste(aligned.Crop, aligned.ImageToFace)],
             new PasteOptions { Upscale = 2, FaceUpsampled = true }));
@@ -310,9 +321,9 @@ public sealed class FacePasterTests
     [Fact]
     public void AParsingMaskIsCombinedByMinimum()
     {
-        var input = GeometryImages.Smooth(200, 200);
+        var input = RgbImages.Smooth(200, 200);
         var aligned = new FaceAligner().Align(input, LandmarksAround(100, 100, 0.3));
-        var white = GeometryImages.Filled(512, 512, 255, 255, 255);
+        var white = RgbImages.Filled(512, 512, 255, 255, 255);
         var face = new FaceToPaste(white, aligned.ImageToFace);
 
         var none = new FacePaster(new FixedMask(FloatPlane.Filled(512, 512, 0f))).Paste(input, [face], new PasteOptions());
@@ -323,7 +334,7 @@ public sealed class FacePasterTests
         var full = new FacePaster(new FixedMask(FloatPlane.Filled(512, 512, 1f))).Paste(input, [face], new PasteOptions());
         var square = new FacePaster().Paste(input, [face], new PasteOptions());
         Assert.True(full.Pixels.Zip(square.Pixels).Max(p => Math.Abs(p.First - p.Second)) < 1f);
-        Assert.Equal(GeometryImages.At(square, 100, 100, 0), GeometryImages.At(full, 100, 100, 0));
+        Assert.Equal(RgbImages.At(square, 100, 100, 0), RgbImages.At(full, 100, 100, 0));
 
         var leftHalf = FloatPlane.Filled(512, 512, 0f);
         for (int y = 0; y < 512; y++)
@@ -332,7 +343,7 @@ public sealed class FacePasterTests
         }
         var half = new FacePaster(new FixedMask(leftHalf)).Paste(input, [face], new PasteOptions());
         AssertColour(half, 80, 100, 255, 255, 255);
-        Assert.Equal(GeometryImages.At(input, 120, 100, 0), GeometryImages.At(half, 120, 100, 0));
+        Assert.Equal(RgbImages.At(input, 120, 100, 0), RgbImages.At(half, 120, 100, 0));
 
         Assert.Throws<InvalidOperationException>(() => new FacePaster(new FixedMask(FloatPlane.Filled(256, 256, 1f))).Paste(input, [face], new PasteOptions()));
         Assert.Throws<InvalidOperationException>(() => new FacePaster(new FixedMask(FloatPlane.Filled(512, 512, 2f))).Paste(input, [face], new PasteOptions()));
@@ -341,17 +352,17 @@ public sealed class FacePasterTests
     [Fact]
     public void FacesOffTheCanvasChangeNothingAndBadInputIsRejected()
     {
-        var input = GeometryImages.Smooth(100, 100);
+        var input = RgbImages.Smooth(100, 100);
         var offCanvas = new AffineTransform(4, 0, 3000, 0, 4, 3000); // face → image far to the top-left
-        var result = new FacePaster().Paste(input, [new FaceToPaste(GeometryImages.Filled(512, 512, 1, 2, 3), offCanvas)], new PasteOptions());
+        var result = new FacePaster().Paste(input, [new FaceToPaste(RgbImages.Filled(512, 512, 1, 2, 3), offCanvas)], new PasteOptions());
         Assert.Equal(input.Pixels, result.Pixels);
 
         var wrongSize = Assert.Throws<ArgumentException>(() =>
-            new FacePaster().Paste(input, [new FaceToPaste(GeometryImages.Filled(300, 300, 0, 0, 0), AffineTransform.Identity)], new PasteOptions()));
+            new FacePaster().Paste(input, [new FaceToPaste(RgbImages.Filled(300, 300, 0, 0, 0), AffineTransform.Identity)], new PasteOptions()));
         Assert.Contains("300×300, expected 512×512", wrongSize.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new FacePaster().Paste(input, [], new PasteOptions { Upscale = 0 }));
         Assert.Contains("singular", Assert.Throws<ArgumentException>(() =>
-            new FacePaster().Paste(input, [new FaceToPaste(GeometryImages.Filled(512, 512, 0, 0, 0), new AffineTransform(0, 0, 0, 0, 0, 0))], new PasteOptions())).Message);
+            new FacePaster().Paste(input, [new FaceToPaste(RgbImages.Filled(512, 512, 0, 0, 0), new AffineTransform(0, 0, 0, 0, 0, 0))], new PasteOptions())).Message);
     }
 
     private sealed class FixedMask(FloatPlane mask) : IFaceMaskProvider

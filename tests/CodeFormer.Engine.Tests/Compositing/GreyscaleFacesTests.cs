@@ -22,7 +22,7 @@ public sealed class GreyscaleFacesTests
     [Fact]
     public void DetectsGreyAndColourImages()
     {
-        var colour = GeometryImages.Smooth(64, 48);
+        var colour = RgbImages.Smooth(64, 48);
         var grey = GreyVersion(colour);
         Assert.False(GreyscaleDetector.LooksGreyscale(colour));
         Assert.True(GreyscaleDetector.LooksGreyscale(grey));
@@ -49,7 +49,7 @@ public sealed class GreyscaleFacesTests
     [Fact]
     public void ToGreyUsesTheReferenceWeights()
     {
-        var image = GeometryImages.Filled(2, 1, 100, 150, 200);
+        var image = RgbImages.Filled(2, 1, 100, 150, 200);
         var grey = GreyscaleFaces.ToGrey(image);
         float expected = (float)(0.2989 * 100 + 0.587 * 150 + 0.114 * 200);
         Assert.All(grey.Pixels, v => Assert.Equal(expected, v, 3));
@@ -59,8 +59,8 @@ public sealed class GreyscaleFacesTests
     public void ColourTransferMatchesStatisticsAndNeverLeavesTheByteRange()
     {
         // Uniform content and a narrower uniform style: nothing reaches the clamp, so the statistics carry over exactly.
-        var content = GeometryImages.Noise(40, 40, 1);
-        var style = GeometryImages.Noise(30, 20, 2);
+        var content = RgbImages.Noise(40, 40, 1);
+        var style = RgbImages.Noise(30, 20, 2);
         for (int i = 0; i < style.Pixels.Length; i++)
         {
             style.Pixels[i] = style.Pixels[i] * 0.5f + 60 + 10 * (i % 3);
@@ -75,16 +75,16 @@ public sealed class GreyscaleFacesTests
         }
 
         // The #222 trigger: a style with a huge spread and a content with outliers pushes AdaIN far past 255.
-        var extreme = GeometryImages.Filled(10, 10, 0, 0, 0);
+        var extreme = RgbImages.Filled(10, 10, 0, 0, 0);
         for (int i = 0; i < extreme.Pixels.Length; i += 6)
         {
             extreme.Pixels[i] = extreme.Pixels[i + 1] = extreme.Pixels[i + 2] = 255;
         }
-        var outlier = GeometryImages.Filled(10, 10, 100, 100, 100);
-        GeometryImages.Set(outlier, 3, 3, 255, 255, 255);
+        var outlier = RgbImages.Filled(10, 10, 100, 100, 100);
+        RgbImages.Set(outlier, 3, 3, 255, 255, 255);
         var clamped = GreyscaleFaces.TransferColourStatistics(outlier, extreme);
         Assert.All(clamped.Pixels, v => Assert.InRange(v, 0f, 255f));
-        Assert.Equal(255f, GeometryImages.At(clamped, 3, 3, 0));
+        Assert.Equal(255f, RgbImages.At(clamped, 3, 3, 0));
     }
 
     private static (double Mean, double Std) Stats(IEnumerable<float> values)
@@ -97,14 +97,14 @@ public sealed class GreyscaleFacesTests
     [Fact]
     public void ColourInputsLeaveTheRestoredFaceAlone()
     {
-        var face = GeometryImages.Smooth(16, 16);
+        var face = RgbImages.Smooth(16, 16);
         Assert.Same(face, GreyscaleFaces.PrepareRestoredFace(face, inputIsGreyscale: false, inputCrop: face));
     }
 
     [Fact]
     public void AGreyInputStaysGreyAndIsNotBlackAfterRestorationAndPasteBack()
     {
-        var input = GreyVersion(GeometryImages.Smooth(240, 220));
+        var input = GreyVersion(RgbImages.Smooth(240, 220));
         Assert.True(GreyscaleDetector.LooksGreyscale(input));
         double a = 0.3;
         var faceToImage = new AffineTransform(a, 0, 120 - a * 256, 0, a, 110 - a * 256);
@@ -122,7 +122,7 @@ public sealed class GreyscaleFacesTests
         {
             for (int x = 200; x < 230; x++)
             {
-                GeometryImages.Set(restored, x, y, 255, 255, 255);
+                RgbImages.Set(restored, x, y, 255, 255, 255);
             }
         }
 
@@ -135,9 +135,9 @@ public sealed class GreyscaleFacesTests
         {
             for (int x = 90; x < 150; x++)
             {
-                inputMean += GeometryImages.At(input, x, y, 1);
-                resultMean += GeometryImages.At(result, x, y, 1);
-                Assert.InRange(GeometryImages.At(result, x, y, 0), 0f, 255f);
+                inputMean += RgbImages.At(input, x, y, 1);
+                resultMean += RgbImages.At(result, x, y, 1);
+                Assert.InRange(RgbImages.At(result, x, y, 0), 0f, 255f);
             }
         }
         inputMean /= 3600;

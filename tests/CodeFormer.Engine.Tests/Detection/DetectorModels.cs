@@ -52,7 +52,7 @@ public sealed class DetectorModels : IDisposable
         {
             if (!_images.TryGetValue(path, out var image))
             {
-                image = TestImages.Load(TestAssets.PathOf(path));
+                image = RgbImages.Load(TestAssets.PathOf(path));
                 _images[path] = image;
             }
             return image;

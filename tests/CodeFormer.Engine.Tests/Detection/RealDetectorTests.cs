@@ -66,7 +66,7 @@ public sealed class RealDetectorTests(DetectorModels models, ITestOutputHelper o
     public void MirroredFaceKeepsTemplateOrderAndMirroredPositions(string model)
     {
         var original = Assert.Single(models.Default(model).Detect(models.Image(Astronaut)));
-        var flippedImage = TestImages.FlipHorizontally(models.Image(Astronaut));
+        var flippedImage = RgbImages.FlipHorizontally(models.Image(Astronaut));
         var flipped = Assert.Single(models.Default(model).Detect(flippedImage));
         AssertPlausibleFrontalLandmarks(flipped);
         // Mirroring swaps left and right: the flipped image-left eye is the original image-right eye, mirrored.
@@ -123,7 +123,7 @@ public sealed class RealDetectorTests(DetectorModels models, ITestOutputHelper o
         var detector = models.Default(RetinaFace);
         foreach (int offset in new[] { 0, 200, 330, 500, 800, 1288 })
         {
-            var strip = TestImages.Uniform(1800, 512, 128);
+            var strip = RgbImages.Uniform(1800, 512, 128);
             for (int y = 0; y < 512; y++)
             {
                 Array.Copy(astronaut.Pixels, y * 512 * 3, strip.Pixels, (y * 1800 + offset) * 3, 512 * 3);
@@ -142,7 +142,7 @@ public sealed class RealDetectorTests(DetectorModels models, ITestOutputHelper o
     [MemberData(nameof(AllModels))]
     public void BlankGreyImageHasNoFaces(string model)
     {
-        Assert.Empty(models.Default(model).Detect(TestImages.Uniform(800, 600, 128)));
+        Assert.Empty(models.Default(model).Detect(RgbImages.Uniform(800, 600, 128)));
     }
 
     [AssetFact(YuNetS, Solvay)]
@@ -224,7 +224,7 @@ public sealed class RealDetectorTests(DetectorModels models, ITestOutputHelper o
     [AssetFact(RetinaFace, YuNetS)]
     public void ExtremePanoramasAreHandledOrRejectedClearly()
     {
-        var strip = TestImages.Uniform(20000, 40, 128);
+        var strip = RgbImages.Uniform(20000, 40, 128);
         // Fixed canvas: the whole strip fits at a tiny scale; the 666 tiles it would need exceed the cap, so no tiling.
         Assert.Empty(models.Default(RetinaFace).Detect(strip));
         // Dynamic model: short side 640 makes it 320000 px wide, which is refused with the numbers.

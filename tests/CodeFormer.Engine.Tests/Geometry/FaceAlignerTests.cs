@@ -23,14 +23,14 @@ public sealed class FaceAlignerTests
     {
         int x0 = (int)Math.Floor(x), y0 = (int)Math.Floor(y);
         double fx = x - x0, fy = y - y0;
-        double Get(int px, int py) => px >= 0 && py >= 0 && px < image.Width && py < image.Height ? GeometryImages.At(image, px, py, c) : border;
+        double Get(int px, int py) => px >= 0 && py >= 0 && px < image.Width && py < image.Height ? RgbImages.At(image, px, py, c) : border;
         return (1 - fy) * ((1 - fx) * Get(x0, y0) + fx * Get(x0 + 1, y0)) + fy * ((1 - fx) * Get(x0, y0 + 1) + fx * Get(x0 + 1, y0 + 1));
     }
 
     [Fact]
     public void FindsTheAlignmentAndSamplesTheImageThroughIt()
     {
-        var image = GeometryImages.Smooth(300, 280);
+        var image = RgbImages.Smooth(300, 280);
         var aligned = new FaceAligner().Align(image, LandmarksFor(ImageToFace));
 
         Assert.Equal(512, aligned.Crop.Width);
@@ -49,7 +49,7 @@ public sealed class FaceAlignerTests
                 for (int c = 0; c < 3; c++)
                 {
                     double expected = Sample(image, x, y, c, c == 0 ? 132 : c == 1 ? 133 : 135);
-                    worst = Math.Max(worst, Math.Abs(expected - GeometryImages.At(aligned.Crop, u, v, c)));
+                    worst = Math.Max(worst, Math.Abs(expected - RgbImages.At(aligned.Crop, u, v, c)));
                 }
             }
         }
@@ -61,7 +61,7 @@ public sealed class FaceAlignerTests
     public void LandmarksLandOnTheTemplate()
     {
         var landmarks = LandmarksFor(ImageToFace);
-        var aligned = new FaceAligner().Align(GeometryImages.Smooth(300, 280), landmarks);
+        var aligned = new FaceAligner().Align(RgbImages.Smooth(300, 280), landmarks);
         var template = FfhqTemplate.ForFaceSize();
         for (int k = 0; k < 5; k++)
         {
@@ -75,16 +75,16 @@ public sealed class FaceAlignerTests
     {
         // A face hanging off the top-left corner: the crop's corner samples nothing.
         var landmarks = LandmarksFor(MakeSimilarity(3, 0, 150, 150));
-        var aligned = new FaceAligner().Align(GeometryImages.Smooth(300, 280), landmarks);
-        Assert.Equal([132f, 133f, 135f], [GeometryImages.At(aligned.Crop, 0, 0, 0), GeometryImages.At(aligned.Crop, 0, 0, 1), GeometryImages.At(aligned.Crop, 0, 0, 2)]);
-        Assert.NotEqual(132f, GeometryImages.At(aligned.Crop, 500, 500, 0));
+        var aligned = new FaceAligner().Align(RgbImages.Smooth(300, 280), landmarks);
+        Assert.Equal([132f, 133f, 135f], [RgbImages.At(aligned.Crop, 0, 0, 0), RgbImages.At(aligned.Crop, 0, 0, 1), RgbImages.At(aligned.Crop, 0, 0, 2)]);
+        Assert.NotEqual(132f, RgbImages.At(aligned.Crop, 500, 500, 0));
     }
 
     [Fact]
     public void OtherFaceSizesScaleTheTemplate()
     {
         var imageToFace256 = MakeSimilarity(1.7, 12, -150, -110);
-        var aligned = new FaceAligner().Align(GeometryImages.Smooth(300, 280), LandmarksFor(imageToFace256, 256), faceSize: 256);
+        var aligned = new FaceAligner().Align(RgbImages.Smooth(300, 280), LandmarksFor(imageToFace256, 256), faceSize: 256);
         Assert.Equal(256, aligned.Crop.Width);
         Assert.True(Math.Abs(aligned.ImageToFace.A - imageToFace256.A) < 1e-5);
     }
@@ -92,19 +92,19 @@ public sealed class FaceAlignerTests
     [Fact]
     public void RejectsAnythingButFiveLandmarks()
     {
-        var error = Assert.Throws<ArgumentException>(() => new FaceAligner().Align(GeometryImages.Smooth(10, 10), FfhqTemplate.ForFaceSize().Take(3).ToArray()));
+        var error = Assert.Throws<ArgumentException>(() => new FaceAligner().Align(RgbImages.Smooth(10, 10), FfhqTemplate.ForFaceSize().Take(3).ToArray()));
         Assert.Contains("got 3", error.Message);
     }
 
     [Fact]
     public void AlignedInputIsResizedWithInterLinear()
     {
-        var crop = GeometryImages.Smooth(256, 256);
+        var crop = RgbImages.Smooth(256, 256);
         var aligned = new FaceAligner().FromAlignedInput(crop);
         Assert.Equal(ImageResizer.ResizeBilinear(crop, 512, 512).Pixels, aligned.Crop.Pixels);
         Assert.Equal(new AffineTransform(2, 0, 0.5, 0, 2, 0.5), aligned.ImageToFace);
 
-        var already = GeometryImages.Smooth(512, 512);
+        var already = RgbImages.Smooth(512, 512);
         var same = new FaceAligner().FromAlignedInput(already);
         Assert.Equal(already.Pixels, same.Crop.Pixels);
         Assert.NotSame(already.Pixels, same.Crop.Pixels);

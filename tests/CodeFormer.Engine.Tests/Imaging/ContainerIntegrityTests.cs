@@ -51,7 +51,7 @@ public sealed class ContainerIntegrityTests
     {
         // Cameras and editors often append data after EOI / IEND; that is not truncation.
         var jpeg = Convert.FromBase64String(ProgressiveJpegWithRestarts).Concat(new byte[] { 0, 1, 2, 3 }).ToArray();
-        var png = TestImages.GradientPng(5, 5).Concat(new byte[] { 9, 9 }).ToArray();
+        var png = EncodedImages.GradientPng(5, 5).Concat(new byte[] { 9, 9 }).ToArray();
 
         Assert.Null(ContainerIntegrity.FindStructuralProblem(ImageFileFormat.Jpeg, jpeg));
         Assert.Null(ContainerIntegrity.FindStructuralProblem(ImageFileFormat.Png, png));
@@ -61,7 +61,7 @@ public sealed class ContainerIntegrityTests
     [Fact]
     public void Png_chunk_length_beyond_the_file_is_named()
     {
-        var png = TestImages.GradientPng(5, 5);
+        var png = EncodedImages.GradientPng(5, 5);
 
         var problem = ContainerIntegrity.FindStructuralProblem(ImageFileFormat.Png, png.AsSpan(0, png.Length - 20));
 
@@ -76,7 +76,7 @@ public sealed class ContainerIntegrityTests
         using var image = new Image<Rgba32>(4, 1);
         image[0, 0] = new Rgba32(255, 0, 0, 0);
         image[1, 0] = new Rgba32(0, 255, 0, 255);
-        var png = TestImages.Encode(image, new PngEncoder { ColorType = PngColorType.Palette });
+        var png = EncodedImages.Encode(image, new PngEncoder { ColorType = PngColorType.Palette });
 
         var decoded = _decoder.Decode(png);
 

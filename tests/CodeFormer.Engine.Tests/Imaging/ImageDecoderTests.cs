@@ -95,7 +95,7 @@ public sealed class ImageDecoderTests
         image[1, 0] = new Rgba32(10, 20, 30, 77);
         image[2, 1] = new Rgba32(200, 100, 50, 255);
 
-        var decoded = _decoder.Decode(TestImages.Encode(image, new PngEncoder { ColorType = PngColorType.RgbWithAlpha }));
+        var decoded = _decoder.Decode(EncodedImages.Encode(image, new PngEncoder { ColorType = PngColorType.RgbWithAlpha }));
 
         Assert.True(decoded.HasAlpha);
         Assert.Equal(0f, decoded.Image.Alpha![0]);
@@ -107,7 +107,7 @@ public sealed class ImageDecoderTests
     [Fact]
     public void Too_wide_image_is_refused_naming_the_numbers()
     {
-        var png = TestImages.GradientPng(40, 30);
+        var png = EncodedImages.GradientPng(40, 30);
 
         var error = Assert.Throws<ImageRejectedException>(() => _decoder.Decode(png, new ImageLimits { MaxWidth = 39 }));
 
@@ -118,7 +118,7 @@ public sealed class ImageDecoderTests
     [Fact]
     public void Too_tall_image_is_refused_naming_the_numbers()
     {
-        var png = TestImages.GradientPng(40, 30);
+        var png = EncodedImages.GradientPng(40, 30);
 
         var error = Assert.Throws<ImageRejectedException>(() => _decoder.Decode(png, new ImageLimits { MaxHeight = 29 }));
 
@@ -129,7 +129,7 @@ public sealed class ImageDecoderTests
     [Fact]
     public void Too_many_pixels_is_refused_naming_the_numbers()
     {
-        var png = TestImages.GradientPng(40, 30);
+        var png = EncodedImages.GradientPng(40, 30);
 
         var error = Assert.Throws<ImageRejectedException>(() => _decoder.Decode(png, new ImageLimits { MaxPixels = 1199 }));
 
@@ -142,7 +142,7 @@ public sealed class ImageDecoderTests
     [Fact]
     public void Too_many_bytes_is_refused_for_arrays_spans_and_unseekable_streams()
     {
-        var png = TestImages.GradientPng(40, 30);
+        var png = EncodedImages.GradientPng(40, 30);
         var limits = new ImageLimits { MaxBytes = png.Length - 1 };
 
         var fromArray = Assert.Throws<ImageRejectedException>(() => _decoder.Decode(png, limits));
@@ -157,7 +157,7 @@ public sealed class ImageDecoderTests
     [Fact]
     public async Task Async_stream_decoding_applies_the_same_byte_limit()
     {
-        var png = TestImages.GradientPng(40, 30);
+        var png = EncodedImages.GradientPng(40, 30);
 
         var error = await Assert.ThrowsAsync<ImageRejectedException>(
             () => _decoder.DecodeAsync(new ForwardOnlyStream(png), new ImageLimits { MaxBytes = png.Length - 1 }));
@@ -190,12 +190,12 @@ public sealed class ImageDecoderTests
     [Fact]
     public void Tiff_bmp_and_gif_are_refused_naming_their_format()
     {
-        using var image = TestImages.Gradient(16, 8);
+        using var image = EncodedImages.Gradient(16, 8);
         var files = new Dictionary<string, byte[]>
         {
-            ["TIFF"] = TestImages.Encode(image, new TiffEncoder()),
-            ["BMP"] = TestImages.Encode(image, new BmpEncoder()),
-            ["GIF"] = TestImages.Encode(image, new GifEncoder()),
+            ["TIFF"] = EncodedImages.Encode(image, new TiffEncoder()),
+            ["BMP"] = EncodedImages.Encode(image, new BmpEncoder()),
+            ["GIF"] = EncodedImages.Encode(image, new GifEncoder()),
         };
 
         foreach (var (name, bytes) in files)
@@ -250,9 +250,9 @@ public sealed class ImageDecoderTests
     [Fact]
     public void Truncated_png_and_webp_are_refused_although_imagesharp_would_half_decode_them()
     {
-        using var image = TestImages.Gradient(64, 64);
-        var png = TestImages.Encode(image, new PngEncoder());
-        var webp = TestImages.Encode(image, new WebpEncoder { FileFormat = WebpFileFormatType.Lossy });
+        using var image = EncodedImages.Gradient(64, 64);
+        var png = EncodedImages.Encode(image, new PngEncoder());
+        var webp = EncodedImages.Encode(image, new WebpEncoder { FileFormat = WebpFileFormatType.Lossy });
 
         foreach (var bytes in new[] { png[..(png.Length * 2 / 3)], webp[..(webp.Length * 2 / 3)], png[..^1] })
         {
@@ -277,7 +277,7 @@ public sealed class ImageDecoderTests
         }
         stored.Metadata.ExifProfile = new ExifProfile();
         stored.Metadata.ExifProfile.SetValue(ExifTag.Orientation, (ushort)6);
-        var jpeg = TestImages.Encode(stored, new JpegEncoder { Quality = 100 });
+        var jpeg = EncodedImages.Encode(stored, new JpegEncoder { Quality = 100 });
 
         var decoded = _decoder.Decode(jpeg);
 
@@ -297,7 +297,7 @@ public sealed class ImageDecoderTests
         image[0, 0] = new Rgb48(25828, 0, 65535);
         image[1, 0] = new Rgb48(1, 32768, 12345);
         image[2, 0] = new Rgb48(65534, 257, 100);
-        var png = TestImages.Encode(image, new PngEncoder { BitDepth = PngBitDepth.Bit16, ColorType = PngColorType.Rgb });
+        var png = EncodedImages.Encode(image, new PngEncoder { BitDepth = PngBitDepth.Bit16, ColorType = PngColorType.Rgb });
 
         var decoded = _decoder.Decode(png);
 
@@ -317,7 +317,7 @@ public sealed class ImageDecoderTests
         using var image = new Image<L16>(2, 2);
         image[0, 0] = new L16(1000);
         image[1, 1] = new L16(65535);
-        var png = TestImages.Encode(image, new PngEncoder { BitDepth = PngBitDepth.Bit16, ColorType = PngColorType.Grayscale });
+        var png = EncodedImages.Encode(image, new PngEncoder { BitDepth = PngBitDepth.Bit16, ColorType = PngColorType.Grayscale });
 
         var decoded = _decoder.Decode(png);
 
@@ -332,7 +332,7 @@ public sealed class ImageDecoderTests
     public void Inspect_reads_the_header_without_decoding()
     {
         using var image = new Image<Rgba32>(7, 5);
-        var webp = TestImages.Encode(image, new WebpEncoder { FileFormat = WebpFileFormatType.Lossless });
+        var webp = EncodedImages.Encode(image, new WebpEncoder { FileFormat = WebpFileFormatType.Lossless });
 
         var header = _decoder.Inspect(webp);
 
@@ -344,7 +344,7 @@ public sealed class ImageDecoderTests
     [Fact]
     public void Cancelled_token_stops_decoding()
     {
-        var png = TestImages.GradientPng(40, 30);
+        var png = EncodedImages.GradientPng(40, 30);
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
 

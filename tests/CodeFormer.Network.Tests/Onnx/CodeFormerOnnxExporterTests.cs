@@ -83,6 +83,17 @@ public sealed class CodeFormerOnnxExporterTests
     }
 
     [Fact]
+    public void Models_of_other_weights_carry_their_own_licence_instead_of_the_s_lab_notice()
+    {
+        using var model = new TinyCodeFormerModel(new CodeFormerExportOptions { WeightsLicense = RandomWeights.LicenseNote(5) });
+
+        var licence = model.Session.ModelMetadata.CustomMetadataMap[CodeFormerModelMetadata.LicenseKey];
+
+        Assert.Contains("pseudo-random weights (seed 5)", licence);
+        Assert.DoesNotContain("S-Lab", licence);
+    }
+
+    [Fact]
     public void Weights_that_do_not_fit_the_architecture_are_rejected_with_the_key_named()
     {
         var layout = new ParameterLayout(new NetworkLayout(CodeFormerArchitecture.Tiny));

@@ -5,7 +5,7 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace CodeFormer.Engine.Tests.Imaging;
 
 /// <summary>Small images built in memory so limit and format tests need no files.</summary>
-internal static class TestImages
+internal static class EncodedImages
 {
     /// <summary>A colour gradient, so nothing about it is accidentally grey or uniform.</summary>
     public static Image<Rgb24> Gradient(int width, int height)

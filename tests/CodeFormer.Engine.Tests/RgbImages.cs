@@ -1,11 +1,9 @@
 using CodeFormer.Engine.Imaging;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 
-namespace CodeFormer.Engine.Tests.Geometry;
+namespace CodeFormer.Engine.Tests;
 
-/// <summary>Images for the geometry tests: smooth synthetic patterns, noise, and decoded photos.</summary>
-internal static class GeometryImages
+/// <summary>Images for the engine tests: smooth synthetic patterns, noise, flat colours, and decoded photos.</summary>
+internal static class RgbImages
 {
     /// <summary>A smooth, non-periodic colour pattern in [0, 255] (bilinear round trips are near-exact on it).</summary>
     public static RgbImage Smooth(int width, int height)
@@ -47,26 +45,27 @@ internal static class GeometryImages
         return image;
     }
 
-    public static RgbImage Load(string path)
+    /// <summary>A photo decoded by the engine's own decoder (EXIF orientation applied), as the pipeline sees it.</summary>
+    public static RgbImage Load(string path) => new ImageDecoder().Decode(File.ReadAllBytes(path)).Image;
+
+    public static RgbImage FlipHorizontally(RgbImage source)
     {
-        using var decoded = Image.Load<Rgb24>(path);
-        var image = new RgbImage(decoded.Width, decoded.Height);
-        decoded.ProcessPixelRows(rows =>
+        var flipped = new RgbImage(source.Width, source.Height);
+        for (int y = 0; y < source.Height; y++)
         {
-            for (int y = 0; y < rows.Height; y++)
+            for (int x = 0; x < source.Width; x++)
             {
-                var row = rows.GetRowSpan(y);
-                for (int x = 0; x < row.Length; x++)
-                {
-                    int i = (y * decoded.Width + x) * 3;
-                    image.Pixels[i] = row[x].R;
-                    image.Pixels[i + 1] = row[x].G;
-                    image.Pixels[i + 2] = row[x].B;
-                }
+                int from = (y * source.Width + x) * 3;
+                int to = (y * source.Width + (source.Width - 1 - x)) * 3;
+                flipped.Pixels[to] = source.Pixels[from];
+                flipped.Pixels[to + 1] = source.Pixels[from + 1];
+                flipped.Pixels[to + 2] = source.Pixels[from + 2];
             }
-        });
-        return image;
+        }
+        return flipped;
     }
+
+    public static RgbImage Uniform(int width, int height, float value) => Filled(width, height, value, value, value);
 
     public static float At(RgbImage image, int x, int y, int channel) => image.Pixels[(y * image.Width + x) * 3 + channel];
 
