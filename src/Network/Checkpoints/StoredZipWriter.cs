@@ -22,7 +22,7 @@ internal sealed class StoredZipWriter(Stream output)
         long offset = output.Position;
         long dataStartWithoutPadding = offset + 30 + nameBytes.Length + 4;
         int padding = (int)((Alignment - dataStartWithoutPadding % Alignment) % Alignment);
-        uint crc = Crc32.Compute(data);
+        uint crc = System.IO.Hashing.Crc32.HashToUInt32(data);
         CheckedSize(dataStartWithoutPadding + padding + data.Length, name);
         uint size = (uint)data.Length;
 
@@ -92,36 +92,5 @@ internal sealed class StoredZipWriter(Stream output)
         {
             throw new NotSupportedException($"Writing '{what}' would pass 4 GiB or 65535 entries, which needs zip64; this writer is for test checkpoints.");
         }
-    }
-}
-
-/// <summary>CRC-32 (IEEE 802.3, reflected 0xEDB88320), which zip requires per entry.</summary>
-internal static class Crc32
-{
-    private static readonly uint[] Table = BuildTable();
-
-    public static uint Compute(ReadOnlySpan<byte> data)
-    {
-        uint crc = 0xFFFFFFFFu;
-        foreach (byte b in data)
-        {
-            crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        }
-        return ~crc;
-    }
-
-    private static uint[] BuildTable()
-    {
-        var table = new uint[256];
-        for (uint i = 0; i < 256; i++)
-        {
-            uint c = i;
-            for (int k = 0; k < 8; k++)
-            {
-                c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            }
-            table[i] = c;
-        }
-        return table;
     }
 }

@@ -1,0 +1,88 @@
+using CodeFormer.Engine.Imaging;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace CodeFormer.Engine.Tests.Imaging;
+
+public sealed class PngWriterTests
+{
+    [Theory]
+    [InlineData(0, 8)]
+    [InlineData(4, 8)]
+    [InlineData(2, 8)]
+    [InlineData(6, 8)]
+    [InlineData(0, 16)]
+    [InlineData(2, 16)]
+    [InlineData(6, 16)]
+    public void Random_samples_survive_an_independent_decoder_exactly(int colourType, int bitDepth)
+    {
+        var type = (PngWriter.ColourType)colourType;
+        // Noise exercises every branch of the Paeth predictor; odd sizes exercise the first row and first pixel.
+        const int width = 37, height = 23;
+        int channels = PngWriter.Channels(type);
+        var samples = new byte[width * height * channels * bitDepth / 8];
+        new Random(11).NextBytes(samples);
+        using var png = new MemoryStream();
+
+        PngWriter.Write(png, width, height, type, bitDepth, samples);
+
+        using var decoded = Image.Load<Rgba64>(png.ToArray());
+        Assert.Equal((width, height), (decoded.Width, decoded.Height));
+        for (int y = 0; y < height; y++)
+        {
+            for (int x = 0; x < width; x++)
+            {
+                var expected = Expected(samples, (y * width + x) * channels, type, bitDepth);
+                Assert.Equal(expected, decoded[x, y]);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(1, 9)]
+    [InlineData(9, 1)]
+    public void Degenerate_sizes_round_trip(int width, int height)
+    {
+        var samples = Enumerable.Range(0, width * height * 3).Select(i => (byte)(i * 37)).ToArray();
+        using var png = new MemoryStream();
+
+        PngWriter.Write(png, width, height, PngWriter.ColourType.Rgb, 8, samples);
+
+        using var decoded = Image.Load<Rgb24>(png.ToArray());
+        for (int i = 0; i < width * height; i++)
+        {
+            Assert.Equal(new Rgb24(samples[3 * i], samples[3 * i + 1], samples[3 * i + 2]), decoded[i % width, i / width]);
+        }
+    }
+
+    [Fact]
+    public void Sample_count_must_match_the_header()
+    {
+        var error = Assert.Throws<ArgumentException>(() => PngWriter.Write(new MemoryStream(), 4, 4, PngWriter.ColourType.Rgb, 8, new byte[47]));
+
+        Assert.Contains("48", error.Message);
+    }
+
+    [Theory]
+    [InlineData(10, 20, 10, 20)] // p = 20: closest is b
+    [InlineData(20, 10, 10, 20)] // p = 20: closest is a
+    [InlineData(10, 10, 30, 10)] // p = -10: a and b tie at 20, a wins
+    [InlineData(50, 60, 55, 55)] // p = 55: c is exact
+    public void Paeth_predictor_follows_the_specification(int left, int up, int upLeft, int expected)
+        => Assert.Equal(expected, RowFilter.PaethPredictor(left, up, upLeft));
+
+    private static Rgba64 Expected(byte[] samples, int offset, PngWriter.ColourType type, int bitDepth)
+    {
+        ushort Sample(int index) => bitDepth == 8
+            ? (ushort)(samples[offset + index] * 257)
+            : (ushort)((samples[2 * offset + 2 * index] << 8) | samples[2 * offset + 2 * index + 1]);
+        return type switch
+        {
+            PngWriter.ColourType.Grey => new Rgba64(Sample(0), Sample(0), Sample(0), ushort.MaxValue),
+            PngWriter.ColourType.GreyAlpha => new Rgba64(Sample(0), Sample(0), Sample(0), Sample(1)),
+            PngWriter.ColourType.Rgb => new Rgba64(Sample(0), Sample(1), Sample(2), ushort.MaxValue),
+            _ => new Rgba64(Sample(0), Sample(1), Sample(2), Sample(3)),
+        };
+    }
+}
