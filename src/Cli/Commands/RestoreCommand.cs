@@ -29,14 +29,14 @@ internal static class RestoreCommand
         detector.AcceptOnlyFromAmong("yunet", "retinaface");
         var device = new Option<string>("--device") { Description = "Execution device: auto tries CUDA, then falls back to CPU.", DefaultValueFactory = _ => "auto" };
         device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
-        var model = new Option<FileInfo?>("--model") { Description = "CodeFormer ONNX model (overrides the model cache); a <name>.w0.onnx beside it is used at w = 0." };
+        var model = new Option<FileInfo?>("--model") { Description = "CodeFormer ONNX model, or a .pth checkpoint converted once into the model cache (overrides the cache); a <name>.w0.onnx beside an ONNX model is used at w = 0." };
         var detectorModel = new Option<FileInfo?>("--detector-model") { Description = "Face detector ONNX model (overrides the model cache)." };
         var modelsDir = new Option<DirectoryInfo?>("--models-dir") { Description = "Model cache directory (default: $CODEFORMER_MODELS or ~/.cache/codeformer-cloud)." };
         var offline = new Option<bool>("--offline") { Description = "Never download models; fail with instructions instead." };
         var format = new Option<string?>("--format") { Description = "Output format: png, jpg or webp (default: the input's)." };
         format.AcceptOnlyFromAmong("png", "jpg", "jpeg", "webp");
         var output = new Option<DirectoryInfo>("--output", "-o") { Description = "Output folder.", DefaultValueFactory = _ => new DirectoryInfo("results") };
-        var batch = new Option<int>("--batch-size") { Description = "Faces per network call.", DefaultValueFactory = _ => 4 };
+        var batch = new Option<int?>("--batch-size") { Description = "Faces per network call (default: 1 on CPU, 4 on CUDA)." };
 
         var command = new Command("restore", "Restore every face in photos: detect, align, restore with CodeFormer, paste back.")
         {

@@ -229,7 +229,8 @@ public sealed class RestorationEngine : IDisposable
         private List<RgbImage> RestoreFaces(IReadOnlyList<RgbImage> crops)
         {
             var restored = new List<RgbImage>(crops.Count);
-            int batchSize = engine._settings.BatchSize;
+            // The factory fixes the batch size for its device; an engine built by hand without one batches as on CPU.
+            int batchSize = engine._settings.BatchSize ?? EngineSettings.CpuBatchSize;
             int plane = 3 * _faceSize * _faceSize;
             for (int start = 0; start < crops.Count; start += batchSize)
             {

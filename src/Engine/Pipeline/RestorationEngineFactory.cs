@@ -21,7 +21,10 @@ public static class RestorationEngineFactory
         notice ??= _ => { };
         RequireBackgroundOnnx(settings);
         var sessionOptions = SessionOptionsFactory.Create(settings.Device, settings.IntraOpThreads, out var provider);
-        notice($"execution provider: {provider}");
+        bool gpu = provider == SessionOptionsFactory.CudaProvider;
+        // Fix the batch size for the device now, so the session's batch limit and the engine's batches agree.
+        settings = settings with { BatchSize = settings.BatchSizeFor(gpu) };
+        notice($"execution provider: {provider}; {settings.BatchSize} face(s) per network call");
         var disposables = new List<IDisposable> { sessionOptions };
         try
         {
@@ -78,7 +81,7 @@ public static class RestorationEngineFactory
                 ConvertedModelStamp.Write(onnxPath, checkpoint);
             }
         }
-        var session = CodeFormerSession.Open(onnxPath, sessionOptions, maxBatch: settings.BatchSize);
+        var session = CodeFormerSession.Open(onnxPath, sessionOptions, maxBatch: settings.BatchSize!.Value);
         if (session.Contract.License is { } licence && licence.Contains("non-commercial", StringComparison.OrdinalIgnoreCase))
         {
             notice($"model licence: {licence}");
