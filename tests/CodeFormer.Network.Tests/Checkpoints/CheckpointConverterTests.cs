@@ -163,9 +163,10 @@ public sealed class CheckpointConverterTests
 
     internal static InferenceSession Session(string path) => new(path, new SessionOptions { IntraOpNumThreads = 2 });
 
-    private static float[] Run(InferenceSession session, float[] images, double? w)
+    private static float[] Run(InferenceSession session, float[] images, double? w) => Run(session, images, w, Tiny.ImageSize);
+
+    internal static float[] Run(InferenceSession session, float[] images, double? w, int size)
     {
-        int size = Tiny.ImageSize;
         var inputs = new List<NamedOnnxValue>
         {
             NamedOnnxValue.CreateFromTensor(CodeFormerOnnxExporter.InputName, new DenseTensor<float>(images, [1, 3, size, size])),
