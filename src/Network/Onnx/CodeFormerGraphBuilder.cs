@@ -57,12 +57,12 @@ internal sealed class CodeFormerGraphBuilder
 
     /// <summary>
     /// Moves a float32 value into the compute type. A float16 graph is half from here to the output Cast
-    /// (only the AdaIN statistics run in float32). ONNX Runtime's CPU provider lacks float16 kernels for
-    /// most ops used here (Conv, InstanceNormalization, MatMul, Erf, Softmax, Sigmoid on x64 in 1.31);
-    /// at session load its InsertCastTransformer wraps each such node in Casts to float and back
-    /// (nodes named "InsertedPrecisionFreeCast_…"), so the same file runs on the CPU — the tests run it —
-    /// while GPU providers compute in half. Casts written into the file would force float32 on the GPU too,
-    /// so none are emitted for those ops.
+    /// (only the AdaIN statistics run in float32). ONNX Runtime's CPU provider (x64, 1.31) lacks float16
+    /// kernels for most ops used here — seen in its optimised model: Conv, InstanceNormalization, MatMul,
+    /// Add, Mul, LayerNormalization get "InsertedPrecisionFreeCast_…" nodes to float and back, and Softmax
+    /// and LeakyRelu are expanded into their function bodies. That happens at session load, so the same
+    /// file runs on the CPU (the tests run it, effectively in float32 with half weights) while GPU providers
+    /// compute in half. Casts written into the file would force float32 on the GPU too, so none are emitted.
     /// </summary>
     private string ToCompute(string value, string hint)
         => _ops.ComputeType == OnnxElementType.Float ? value : _ops.Cast(value, _ops.ComputeType, hint);

@@ -16,7 +16,7 @@ public static class CodeFormerOnnxExporter
     public const string OutputName = CodeFormerGraphBuilder.OutputName;
 
     /// <summary>Prefix of every initializer that is not a state-dict weight.</summary>
-    public const string ConstantPrefix = GraphOps.ConstantPrefix;
+    public const string ConstantPrefix = GraphInitializers.ConstantPrefix;
 
     public static OnnxGraph BuildGraph(CodeFormerArchitecture architecture, WeightSet weights, CodeFormerExportOptions options)
     {

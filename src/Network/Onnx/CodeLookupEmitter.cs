@@ -109,8 +109,8 @@ internal sealed class CodeLookupEmitter(GraphOps ops, CodeFormerArchitecture arc
         string centered = ops.Sub(x, mean, $"{hint}/centered");
         string biasedVariance = ops.Op("ReduceMean", $"{hint}/biased_var", [ops.Mul(centered, centered, $"{hint}/squared")], axes, keepDims);
         // torch.var is unbiased: Σ(x − mean)² / (HW − 1) = biased variance · HW / (HW − 1).
-        string variance = ops.Mul(biasedVariance, ops.FilledOf(OnnxElementType.Float, (float)count / (count - 1)), $"{hint}/var");
-        string withEpsilon = ops.Add(variance, ops.FilledOf(OnnxElementType.Float, (float)CodeFormerArchitecture.AdaInEpsilon), $"{hint}/var_eps");
+        string variance = ops.Mul(biasedVariance, ops.ScalarOf(OnnxElementType.Float, (float)count / (count - 1)), $"{hint}/var");
+        string withEpsilon = ops.Add(variance, ops.ScalarOf(OnnxElementType.Float, (float)CodeFormerArchitecture.AdaInEpsilon), $"{hint}/var_eps");
         return (mean, ops.Op("Sqrt", $"{hint}/std", withEpsilon));
     }
 }

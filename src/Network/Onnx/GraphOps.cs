@@ -4,95 +4,24 @@ namespace CodeFormer.Network.Onnx;
 
 /// <summary>
 /// Emits the primitive layers of CodeFormer (conv, GroupNorm, LayerNorm, linear, activations) as ONNX
-/// opset-17 nodes, in one compute element type. State-dict tensors become initializers named exactly as
-/// their key, each added once on first use; every constant this class invents is named "const/…" so
-/// weight initializers stay checkable against the state dict.
+/// opset-17 nodes in one compute element type, reading weights and constants from <see cref="GraphInitializers"/>.
 /// </summary>
-internal sealed class GraphOps
+internal sealed class GraphOps(GraphInitializers initializers)
 {
-    /// <summary>Prefix of every initializer that is not a state-dict weight.</summary>
-    public const string ConstantPrefix = "const/";
-
-    private readonly WeightSet _weights;
-    private readonly HashSet<string> _addedWeights = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _constants = new(StringComparer.Ordinal);
-
     public GraphOps(OnnxGraph graph, WeightSet weights, OnnxElementType computeType)
+        : this(new GraphInitializers(graph, weights, computeType))
     {
-        if (computeType is not (OnnxElementType.Float or OnnxElementType.Float16))
-        {
-            throw new ArgumentOutOfRangeException(nameof(computeType), computeType, "Compute type must be Float or Float16.");
-        }
-        Graph = graph;
-        _weights = weights;
-        ComputeType = computeType;
     }
 
-    public OnnxGraph Graph { get; }
-    public OnnxElementType ComputeType { get; }
+    public OnnxGraph Graph => initializers.Graph;
+    public OnnxElementType ComputeType => initializers.ComputeType;
 
-    /// <summary>The state-dict tensor <paramref name="name"/> as an initializer in the compute type.</summary>
-    public string Weight(string name)
-    {
-        if (_addedWeights.Add(name))
-        {
-            var tensor = _weights[name];
-            long[] dims = tensor.Shape.Select(d => (long)d).ToArray();
-            Graph.AddInitializer(ComputeType == OnnxElementType.Float16
-                ? OnnxTensor.FromFloatsAsHalf(name, dims, tensor.Data)
-                : OnnxTensor.FromFloats(name, dims, tensor.Data));
-        }
-        return name;
-    }
-
-    public string Int64s(params long[] values)
-    {
-        string key = "i64:" + string.Join(",", values);
-        if (!_constants.TryGetValue(key, out var name))
-        {
-            name = Graph.AddInt64s(ConstantPrefix + "i64", values);
-            _constants[key] = name;
-        }
-        return name;
-    }
-
-    /// <summary>A float32 vector whatever the compute type (Resize scales must be float32).</summary>
-    public string Float32s(params float[] values)
-    {
-        string key = "f32:" + string.Join(",", values.Select(v => v.ToString("R")));
-        if (!_constants.TryGetValue(key, out var name))
-        {
-            name = Graph.AddConstant(ConstantPrefix + "f32", OnnxElementType.Float, [values.Length],
-                OnnxTensor.FromFloats("unused", [values.Length], values).RawData);
-            _constants[key] = name;
-        }
-        return name;
-    }
-
-    /// <summary>A constant tensor of the compute type filled with one value (scalars: <paramref name="dims"/> empty).</summary>
-    public string Filled(float value, params long[] dims) => FilledOf(ComputeType, value, dims);
-
-    /// <summary>A constant tensor of a float type filled with one value (cached: each distinct constant exists once).</summary>
-    public string FilledOf(OnnxElementType type, float value, params long[] dims)
-    {
-        string key = $"{type}:{value:R}:[{string.Join(",", dims)}]";
-        if (!_constants.TryGetValue(key, out var name))
-        {
-            long count = dims.Aggregate(1L, (n, d) => n * d);
-            var values = Enumerable.Repeat(value, checked((int)count)).ToArray();
-            var tensor = type switch
-            {
-                OnnxElementType.Float16 => OnnxTensor.FromFloatsAsHalf("unused", dims, values),
-                OnnxElementType.Float => OnnxTensor.FromFloats("unused", dims, values),
-                _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Only float and float16 constants are filled."),
-            };
-            name = Graph.AddConstant(ConstantPrefix + "value", type, dims, tensor.RawData);
-            _constants[key] = name;
-        }
-        return name;
-    }
-
-    public string Scalar(float value) => Filled(value);
+    public string Weight(string name) => initializers.Weight(name);
+    public string Int64s(params long[] values) => initializers.Int64s(values);
+    public string Float32s(params float[] values) => initializers.Float32s(values);
+    public string Filled(float value, params long[] dims) => initializers.FilledOf(ComputeType, value, dims);
+    public string Scalar(float value) => initializers.FilledOf(ComputeType, value);
+    public string ScalarOf(OnnxElementType type, float value) => initializers.FilledOf(type, value);
 
     public string Op(string opType, string outputHint, params string[] inputs) => Graph.Op(opType, outputHint, inputs);
 
