@@ -6,6 +6,7 @@ using CodeFormer.Network.Tests.Reference;
 using CodeFormer.Network.Weights;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using Tensor = CodeFormer.Network.Weights.Tensor;
 
 namespace CodeFormer.Network.Tests.RealEsrgan;
 
@@ -181,6 +182,32 @@ public sealed class RealEsrganConverterTests
         Assert.Equal(layout.TotalElements * 4, weightInitializers.Sum(i => (long)i.RawData.Length));
         Assert.Equal(23 * 3 * 5 + 6, graph.Nodes.Count(n => n.OpType == "Conv"));
         Assert.Equal("2", graph.Metadata[RrdbNetModelMetadata.ScaleKey]);
+    }
+
+    [Fact]
+    public void The_architecture_is_read_off_the_checkpoint_shapes()
+    {
+        Assert.Equal(Tiny, RealEsrganConverter.InferArchitecture(TinyWeights()));
+        var x2plus = RandomWeights.Create(new RrdbNetParameterLayout(RrdbNetArchitecture.X2Plus).Parameters, 1);
+        Assert.Equal(RrdbNetArchitecture.X2Plus, RealEsrganConverter.InferArchitecture(x2plus));
+        var x4 = RrdbNetArchitecture.Tiny with { Scale = 4, NumBlock = 2 };
+        Assert.Equal(x4, RealEsrganConverter.InferArchitecture(RandomWeights.Create(new RrdbNetParameterLayout(x4).Parameters, 1)));
+    }
+
+    [Fact]
+    public void A_checkpoint_that_is_not_an_rrdbnet_is_refused_naming_what_it_holds()
+    {
+        using var dir = new TemporaryDirectory();
+        var other = new WeightSet();
+        other.Add("encoder.blocks.0.weight", new Tensor([4, 3, 3, 3], new float[108]));
+        string checkpoint = dir.File("other.pth");
+        TorchCheckpointWriter.WriteZip(checkpoint, other);
+
+        var error = Assert.Throws<InvalidWeightsException>(() => RealEsrganConverter.Convert(checkpoint, dir.File("x.onnx"), architecture: null));
+
+        Assert.Contains("'conv_first.weight'", error.Message);
+        Assert.Contains("'encoder.blocks.0.weight'", error.Message);
+        Assert.False(File.Exists(dir.File("x.onnx")));
     }
 
     private static byte[] ToBytes(OnnxGraph graph)
