@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text.Json;
+using System.Text.Json.Nodes;
 using CodeFormer.Network.RealEsrgan;
 
 namespace CodeFormer.Network.Onnx;
@@ -17,26 +17,43 @@ public static class RrdbNetModelMetadata
     /// <summary>Real-ESRGAN (xinntao/Real-ESRGAN) and its released weights are under the BSD 3-Clause licence.</summary>
     public const string LicenseText = "BSD-3-Clause (Real-ESRGAN weights, xinntao)";
 
-    /// <summary>The six settable hyper-parameters only; derived values (unshuffle factor, …) are recomputed on read.</summary>
+    /// <summary>
+    /// The six hyper-parameters as a flat JSON object. Built with JsonObject rather than reflection-based serialization,
+    /// so it also works where reflection serialization is switched off (trimmed or AOT hosts, file-based apps).
+    /// </summary>
     public static string SerializeArchitecture(RrdbNetArchitecture architecture)
     {
         ArgumentNullException.ThrowIfNull(architecture);
-        return JsonSerializer.Serialize(new ArchitectureJson(architecture.InChannels, architecture.OutChannels,
-            architecture.NumFeat, architecture.NumBlock, architecture.NumGrowCh, architecture.Scale));
+        return new JsonObject
+        {
+            [nameof(RrdbNetArchitecture.InChannels)] = architecture.InChannels,
+            [nameof(RrdbNetArchitecture.OutChannels)] = architecture.OutChannels,
+            [nameof(RrdbNetArchitecture.NumFeat)] = architecture.NumFeat,
+            [nameof(RrdbNetArchitecture.NumBlock)] = architecture.NumBlock,
+            [nameof(RrdbNetArchitecture.NumGrowCh)] = architecture.NumGrowCh,
+            [nameof(RrdbNetArchitecture.Scale)] = architecture.Scale,
+        }.ToJsonString();
     }
 
+    /// <summary>Reads back what <see cref="SerializeArchitecture"/> wrote; a missing or non-integer field is named.</summary>
     public static RrdbNetArchitecture DeserializeArchitecture(string json)
     {
-        var read = JsonSerializer.Deserialize<ArchitectureJson>(json)
-            ?? throw new FormatException($"'{ArchitectureKey}' metadata is empty: '{json}'.");
+        ArgumentNullException.ThrowIfNull(json);
+        if (JsonNode.Parse(json) is not JsonObject read)
+        {
+            throw new FormatException($"'{ArchitectureKey}' metadata is not a JSON object: '{json}'.");
+        }
+        int Field(string name) => read[name] is JsonValue value && value.TryGetValue(out int number)
+            ? number
+            : throw new FormatException($"'{ArchitectureKey}' metadata lacks an integer '{name}': '{json}'.");
         var architecture = new RrdbNetArchitecture
         {
-            InChannels = read.InChannels,
-            OutChannels = read.OutChannels,
-            NumFeat = read.NumFeat,
-            NumBlock = read.NumBlock,
-            NumGrowCh = read.NumGrowCh,
-            Scale = read.Scale,
+            InChannels = Field(nameof(RrdbNetArchitecture.InChannels)),
+            OutChannels = Field(nameof(RrdbNetArchitecture.OutChannels)),
+            NumFeat = Field(nameof(RrdbNetArchitecture.NumFeat)),
+            NumBlock = Field(nameof(RrdbNetArchitecture.NumBlock)),
+            NumGrowCh = Field(nameof(RrdbNetArchitecture.NumGrowCh)),
+            Scale = Field(nameof(RrdbNetArchitecture.Scale)),
         };
         architecture.Validate();
         return architecture;
@@ -48,6 +65,4 @@ public static class RrdbNetModelMetadata
         graph.Metadata[LicenseKey] = weightsLicense ?? LicenseText;
         graph.Metadata[ArchitectureKey] = SerializeArchitecture(architecture);
     }
-
-    private sealed record ArchitectureJson(int InChannels, int OutChannels, int NumFeat, int NumBlock, int NumGrowCh, int Scale);
 }

@@ -81,6 +81,17 @@ public sealed class RealEsrganConverterTests
     }
 
     [Fact]
+    public void Architecture_metadata_round_trips_and_names_a_missing_field()
+    {
+        var x4 = RrdbNetArchitecture.X2Plus with { Scale = 4, NumBlock = 6 };
+        string json = RrdbNetModelMetadata.SerializeArchitecture(x4);
+        Assert.Equal(x4, RrdbNetModelMetadata.DeserializeArchitecture(json));
+
+        var error = Assert.Throws<FormatException>(() => RrdbNetModelMetadata.DeserializeArchitecture(json.Replace("\"NumGrowCh\"", "\"Grow\"", StringComparison.Ordinal)));
+        Assert.Contains("NumGrowCh", error.Message);
+    }
+
+    [Fact]
     public void Height_width_and_batch_are_free_dimensions()
     {
         var weights = TinyWeights(seed: 9);
@@ -95,14 +106,19 @@ public sealed class RealEsrganConverterTests
     }
 
     [Theory]
-    [InlineData("params")]
-    [InlineData(null)]
-    public void Params_and_plain_state_dicts_are_read_too(string? topLevelKey)
+    [InlineData("params", false)]
+    [InlineData(null, false)]
+    [InlineData("params_ema", true)]
+    public void Params_plain_and_legacy_format_checkpoints_are_read_too(string? topLevelKey, bool legacy)
     {
         using var dir = new TemporaryDirectory();
         var weights = TinyWeights();
         string checkpoint = dir.File("model.pth");
-        if (topLevelKey is null)
+        if (legacy)
+        {
+            TorchCheckpointWriter.WriteLegacy(checkpoint, new Dictionary<string, WeightSet> { [topLevelKey!] = weights });
+        }
+        else if (topLevelKey is null)
         {
             TorchCheckpointWriter.WriteZip(checkpoint, weights);
         }
