@@ -1,11 +1,12 @@
 using CodeFormer.Network.Architecture;
 using CodeFormer.Network.Checkpoints;
 using CodeFormer.Network.Onnx;
+using CodeFormer.Network.RealEsrgan;
 using CodeFormer.Network.Weights;
 
 namespace CodeFormer.Cli.Tests;
 
-/// <summary><c>codeformer models build|inspect|convert</c> as child processes.</summary>
+/// <summary><c>codeformer models build|inspect|convert|convert-realesrgan</c> as child processes.</summary>
 [Collection(CliCollection.Name)]
 public sealed class ModelsCommandTests(CliFixture fixture)
 {
@@ -117,6 +118,38 @@ public sealed class ModelsCommandTests(CliFixture fixture)
         Assert.Contains(missing, run.StdErr);
         Assert.False(File.Exists(output), "a model was written from an incomplete checkpoint");
         Assert.False(File.Exists(Path.Combine(folder, "out", "converted.w0.onnx")), "a code-only model was written from an incomplete checkpoint");
+        Assert.DoesNotContain("Unhandled exception", run.StdErr);
+    }
+
+    [Fact]
+    public void Convert_realesrgan_turns_a_tiny_rrdbnet_checkpoint_into_a_scale_2_model()
+    {
+        string folder = fixture.NewFolder("convert-realesrgan");
+        string checkpoint = Path.Combine(folder, "tiny_x2.pth");
+        var layout = new RrdbNetParameterLayout(RrdbNetArchitecture.Tiny);
+        TorchCheckpointWriter.WriteZip(checkpoint, new Dictionary<string, WeightSet> { ["params_ema"] = RandomWeights.Create(layout.Parameters, 4) });
+        string output = Path.Combine(folder, "out", "x2.onnx");
+
+        var run = fixture.Run("models", "convert-realesrgan", checkpoint, "-o", output);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains($"{layout.Parameters.Count} tensors", run.StdOut);
+        Assert.True(new FileInfo(output).Length > 4 * layout.TotalElements);
+    }
+
+    [Fact]
+    public void Convert_realesrgan_of_a_codeformer_checkpoint_fails_naming_the_missing_key()
+    {
+        string folder = fixture.NewFolder("convert-realesrgan-wrong");
+        string checkpoint = Path.Combine(folder, "codeformer.pth");
+        TorchCheckpointWriter.WriteZip(checkpoint, new Dictionary<string, WeightSet> { ["params_ema"] = TinyWeights(seed: 5) });
+        string output = Path.Combine(folder, "x2.onnx");
+
+        var run = fixture.Run("models", "convert-realesrgan", checkpoint, "-o", output);
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains("conv_first.weight", run.StdErr);
+        Assert.False(File.Exists(output));
         Assert.DoesNotContain("Unhandled exception", run.StdErr);
     }
 }

@@ -148,14 +148,15 @@ public sealed class RestoreCommandTests(CliFixture fixture)
     }
 
     [AssetFact(YuNet, Astronaut)]
-    public void Background_upsampling_without_an_onnx_model_asks_for_bg_model()
+    public void Offline_background_upsampling_without_the_checkpoint_says_what_to_fetch_and_where()
     {
         string cache = fixture.NewFolder("bg-cache");
         var run = fixture.Run("restore", TestAssets.PathOf(Astronaut), "--bg-upsampler", "realesrgan", "--model", fixture.TinyModelPath,
             "--detector-model", TestAssets.PathOf(YuNet), "--offline", "--models-dir", cache, "-o", fixture.NewFolder("bg-results"));
 
         Assert.True(run.ExitCode == 1, run.ToString());
-        Assert.Contains("--bg-model", run.StdErr);
+        Assert.Contains("https://github.com/xinntao/Real-ESRGAN/releases/download/v0.2.1/RealESRGAN_x2plus.pth", run.StdErr);
+        Assert.Contains(Path.Combine(cache, "RealESRGAN_x2plus.pth"), run.StdErr);
         Assert.Empty(Directory.GetFileSystemEntries(cache));
     }
 

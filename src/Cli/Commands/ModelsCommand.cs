@@ -5,11 +5,12 @@ using CodeFormer.Engine.Runtime;
 using CodeFormer.Network.Architecture;
 using CodeFormer.Network.Checkpoints;
 using CodeFormer.Network.Onnx;
+using CodeFormer.Network.RealEsrgan;
 using CodeFormer.Network.Weights;
 
 namespace CodeFormer.Cli.Commands;
 
-/// <summary><c>codeformer models build|convert|inspect</c>: make, convert and look into CodeFormer ONNX models.</summary>
+/// <summary><c>codeformer models build|convert|convert-realesrgan|inspect</c>: make, convert and look into the ONNX models.</summary>
 internal static class ModelsCommand
 {
     public static Command Create()
@@ -17,6 +18,7 @@ internal static class ModelsCommand
         var models = new Command("models", "Build, convert and inspect CodeFormer ONNX models.");
         models.Subcommands.Add(CreateBuild());
         models.Subcommands.Add(CreateConvert());
+        models.Subcommands.Add(CreateConvertRealEsrgan());
         models.Subcommands.Add(CreateInspect());
         return models;
     }
@@ -71,6 +73,25 @@ internal static class ModelsCommand
                 result.GetValue(fp16),
                 new Progress<string>(Console.Error.WriteLine));
             Console.WriteLine($"{conversion} in {stopwatch.Elapsed.TotalSeconds:F1} s");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command CreateConvertRealEsrgan()
+    {
+        var checkpoint = new Argument<FileInfo>("checkpoint") { Description = "A Real-ESRGAN RRDBNet checkpoint (RealESRGAN_x2plus.pth; params_ema, params or a plain state dict)." };
+        var output = new Option<FileInfo>("--output", "-o") { Description = "Path of the ONNX model to write (input [1,3,H,W] RGB 0..1, output scaled by the model's factor).", Required = true };
+        var command = new Command("convert-realesrgan", "Convert a Real-ESRGAN PyTorch checkpoint to ONNX for --bg-model (no Python needed; the architecture is read off the checkpoint).") { checkpoint, output };
+        command.SetAction(result => CommandErrors.Run(() =>
+        {
+            var conversion = RealEsrganConverter.Convert(
+                result.GetValue(checkpoint)!.FullName,
+                result.GetValue(output)!.FullName,
+                architecture: null,
+                new Progress<string>(Console.Error.WriteLine));
+            Console.WriteLine($"wrote {conversion.OnnxPath} ({conversion.OnnxBytes:N0} bytes): {conversion.TensorCount} tensors, " +
+                $"{conversion.ParameterCount:N0} parameters, in {conversion.Elapsed.TotalSeconds:F1} s");
             return 0;
         }));
         return command;

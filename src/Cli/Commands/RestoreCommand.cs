@@ -16,9 +16,9 @@ internal static class RestoreCommand
         var inputs = new Argument<string[]>("inputs") { Description = "Photos (JPEG, PNG, WebP) or folders of photos.", Arity = ArgumentArity.OneOrMore };
         var fidelity = new Option<double>("--fidelity", "-w") { Description = "Fidelity weight w in [0, 1]: lower favours quality, higher fidelity to the input.", DefaultValueFactory = _ => 0.5 };
         var upscale = new Option<int>("--upscale", "-s") { Description = "Final upscale factor of the photo (1–4).", DefaultValueFactory = _ => 2 };
-        var bgUpsampler = new Option<string?>("--bg-upsampler") { Description = "Background upsampler: realesrgan (needs its ONNX model, see --bg-model)." };
+        var bgUpsampler = new Option<string?>("--bg-upsampler") { Description = "Background upsampler: realesrgan (RealESRGAN_x2plus, downloaded and converted to ONNX once, or see --bg-model)." };
         bgUpsampler.AcceptOnlyFromAmong("realesrgan", "none");
-        var bgModel = new Option<FileInfo?>("--bg-model") { Description = "Real-ESRGAN x2 ONNX model for --bg-upsampler / --face-upsample." };
+        var bgModel = new Option<FileInfo?>("--bg-model") { Description = "Real-ESRGAN x2 model for --bg-upsampler / --face-upsample: ONNX, or the official .pth converted once into the model cache (overrides the cache)." };
         var faceUpsample = new Option<bool>("--face-upsample") { Description = "Also upsample restored faces with the background upsampler." };
         var aligned = new Option<bool>("--aligned") { Description = "Inputs are aligned face crops: no detection, no paste-back." };
         var onlyCenter = new Option<bool>("--only-center-face") { Description = "Restore only the face closest to the image centre." };

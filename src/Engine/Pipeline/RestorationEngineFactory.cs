@@ -5,6 +5,7 @@ using CodeFormer.Engine.Runtime;
 using CodeFormer.Engine.Upsampling;
 using CodeFormer.Network.Architecture;
 using CodeFormer.Network.Checkpoints;
+using CodeFormer.Network.RealEsrgan;
 using Microsoft.ML.OnnxRuntime;
 
 namespace CodeFormer.Engine.Pipeline;
@@ -12,14 +13,13 @@ namespace CodeFormer.Engine.Pipeline;
 /// <summary>
 /// Builds a <see cref="RestorationEngine"/> from settings: picks the execution provider, resolves every model
 /// (explicit paths first, then the verified cache, downloading unless offline), converts the official
-/// CodeFormer checkpoint to ONNX on first use, and opens the sessions.
+/// CodeFormer and Real-ESRGAN checkpoints to ONNX on first use (once: the cache keeps the result), and opens the sessions.
 /// </summary>
 public static class RestorationEngineFactory
 {
     public static async Task<RestorationEngine> CreateAsync(EngineSettings settings, Action<string>? notice = null, HttpClient? http = null, CancellationToken cancellationToken = default)
     {
         notice ??= _ => { };
-        RequireBackgroundOnnx(settings);
         var sessionOptions = SessionOptionsFactory.Create(settings.Device, settings.IntraOpThreads, out var provider);
         bool gpu = provider == SessionOptionsFactory.CudaProvider;
         // Fix the batch size for the device now, so the session's batch limit and the engine's batches agree.
@@ -42,8 +42,7 @@ public static class RestorationEngineFactory
             RealEsrganUpsampler? upsampler = null;
             if (settings.NeedsBackgroundModel)
             {
-                var path = await cache.ResolveAsync(ModelRegistry.RealEsrganX2, settings.BackgroundModelPath, DownloadProgress("realesrgan-x2", notice), cancellationToken);
-                upsampler = RealEsrganUpsampler.Open(path, sessionOptions);
+                upsampler = await OpenUpsamplerAsync(settings, cache, sessionOptions, notice, cancellationToken);
                 disposables.Insert(0, upsampler);
             }
             return new RestorationEngine(restorer, detector, upsampler, settings, ownedResources: [sessionOptions]);
@@ -109,22 +108,36 @@ public static class RestorationEngineFactory
     }
 
     /// <summary>
-    /// The registry's Real-ESRGAN entry is the official PyTorch checkpoint, which this project cannot convert to ONNX yet:
-    /// resolving it through the cache would download 67 MB (or, offline, tell the user to) only to fail opening a .pth
-    /// as ONNX. So background upsampling needs an explicit ONNX export, and the error says so before anything is opened.
+    /// An explicit ONNX is used as is; otherwise the Real-ESRGAN checkpoint (explicit .pth, else the registry's verified
+    /// RealESRGAN_x2plus.pth, downloaded unless offline) is converted once to "&lt;cache&gt;/&lt;stem&gt;.onnx" and reused while
+    /// its <see cref="ConvertedModelStamp"/> says it came from that very file.
     /// </summary>
-    private static void RequireBackgroundOnnx(EngineSettings settings)
+    private static async Task<RealEsrganUpsampler> OpenUpsamplerAsync(EngineSettings settings, ModelCache cache, SessionOptions sessionOptions, Action<string> notice, CancellationToken cancellationToken)
     {
-        if (!settings.NeedsBackgroundModel || (settings.BackgroundModelPath is { } path && !IsCheckpoint(path)))
+        string onnxPath;
+        if (settings.BackgroundModelPath is { } explicitPath && !IsCheckpoint(explicitPath))
         {
-            return;
+            if (!File.Exists(explicitPath))
+            {
+                throw new FileNotFoundException($"Real-ESRGAN model '{Path.GetFullPath(explicitPath)}' does not exist.");
+            }
+            onnxPath = explicitPath;
         }
-        var model = ModelRegistry.RealEsrganX2;
-        string given = settings.BackgroundModelPath is { } checkpoint ? $"'{checkpoint}' is a PyTorch checkpoint; " : "";
-        throw new ModelUnavailableException(
-            $"Background upsampling needs a Real-ESRGAN x2 model in ONNX form, passed explicitly (CLI: --bg-model): {given}" +
-            $"the official weights ({model.Url}) are a PyTorch checkpoint that this project does not convert to ONNX yet. " +
-            "Export RRDBNet (23 blocks, 64 features, grow 32, scale 2) to ONNX and pass that file.");
+        else
+        {
+            var model = ModelRegistry.RealEsrganX2;
+            var checkpoint = await cache.ResolveAsync(model, settings.BackgroundModelPath, DownloadProgress(model.Name, notice), cancellationToken);
+            onnxPath = Path.Combine(cache.Directory, Path.GetFileNameWithoutExtension(checkpoint) + ".onnx");
+            if (!ConvertedModelStamp.Matches(onnxPath, checkpoint))
+            {
+                notice($"converting {checkpoint} to ONNX (once): {onnxPath}");
+                // The architecture is read off the checkpoint: the official file gives RRDBNet x2plus, and a fine-tuned or
+                // smaller RRDBNet given explicitly converts as what it is (still checked strictly, key by key).
+                RealEsrganConverter.Convert(checkpoint, onnxPath, architecture: null, new Progress<string>(notice));
+                ConvertedModelStamp.Write(onnxPath, checkpoint);
+            }
+        }
+        return RealEsrganUpsampler.Open(onnxPath, sessionOptions);
     }
 
     private static bool IsCheckpoint(string path) => Path.GetExtension(path).ToLowerInvariant() is ".pth" or ".pt" or ".ckpt";

@@ -39,11 +39,15 @@ public sealed class WeightSet
     /// Checks this set against a layout: every expected key present with its exact shape and nothing extra.
     /// The message lists every offending key so a user can fix a checkpoint in one pass.
     /// </summary>
-    public void ValidateAgainst(ParameterLayout layout)
+    public void ValidateAgainst(ParameterLayout layout) => ValidateAgainst(layout.Parameters, "CodeFormer");
+
+    /// <summary>As <see cref="ValidateAgainst(ParameterLayout)"/> for any network's parameter list; <paramref name="networkName"/> goes into the message.</summary>
+    public void ValidateAgainst(IReadOnlyList<ParameterSpec> parameters, string networkName)
     {
+        ArgumentNullException.ThrowIfNull(parameters);
         var problems = new List<string>();
-        var expected = layout.Parameters.ToDictionary(p => p.Name, StringComparer.Ordinal);
-        foreach (var spec in layout.Parameters)
+        var expected = parameters.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        foreach (var spec in parameters)
         {
             if (!_byName.TryGetValue(spec.Name, out var tensor))
             {
@@ -60,14 +64,14 @@ public sealed class WeightSet
         }
         if (problems.Count > 0)
         {
-            throw new InvalidWeightsException(problems);
+            throw new InvalidWeightsException(problems, networkName);
         }
     }
 }
 
 /// <summary>Weights that do not fit the architecture; <see cref="Problems"/> names each key.</summary>
-public sealed class InvalidWeightsException(IReadOnlyList<string> problems)
-    : Exception($"The weights do not match the CodeFormer architecture ({problems.Count} problem(s)): " + string.Join("; ", problems.Take(20)) + (problems.Count > 20 ? "; …" : ""))
+public sealed class InvalidWeightsException(IReadOnlyList<string> problems, string networkName = "CodeFormer")
+    : Exception($"The weights do not match the {networkName} architecture ({problems.Count} problem(s)): " + string.Join("; ", problems.Take(20)) + (problems.Count > 20 ? "; …" : ""))
 {
     public IReadOnlyList<string> Problems { get; } = problems;
 }

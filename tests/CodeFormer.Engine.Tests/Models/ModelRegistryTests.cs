@@ -56,7 +56,8 @@ public sealed class ModelRegistryTests
         Assert.Equal(ModelAcquisition.ExportFromUpstream, ModelRegistry.RetinaFaceMobile.Acquisition);
         Assert.Contains("no official ONNX download", ModelRegistry.RetinaFaceMobile.ManualStep);
 
-        Assert.Contains("--bg-model", ModelRegistry.RealEsrganX2.Contract);
+        Assert.Contains("converted to ONNX on first use", ModelRegistry.RealEsrganX2.Contract);
+        Assert.Equal(ModelAcquisition.Download, ModelRegistry.RealEsrganX2.Acquisition);
         Assert.Equal("BSD-3-Clause", ModelRegistry.RealEsrganX2.Licence);
     }
 

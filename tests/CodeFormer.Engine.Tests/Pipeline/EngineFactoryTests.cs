@@ -2,6 +2,9 @@ using CodeFormer.Engine.Detection;
 using CodeFormer.Engine.Models;
 using CodeFormer.Engine.Pipeline;
 using CodeFormer.Engine.Runtime;
+using CodeFormer.Network.Checkpoints;
+using CodeFormer.Network.RealEsrgan;
+using CodeFormer.Network.Weights;
 using CodeFormer.Testing;
 using static CodeFormer.Engine.Tests.Pipeline.PipelineFixture;
 
@@ -70,18 +73,59 @@ public sealed class EngineFactoryTests(PipelineFixture fixture) : IDisposable
     }
 
     [AssetFact(YuNet)]
-    public async Task Background_upsampling_needs_an_explicit_onnx_export_not_the_official_checkpoint()
+    public async Task Offline_background_upsampling_without_the_checkpoint_says_what_to_fetch_and_where()
     {
-        var withoutModel = await Assert.ThrowsAsync<ModelUnavailableException>(() =>
+        var error = await Assert.ThrowsAsync<ModelUnavailableException>(() =>
             RestorationEngineFactory.CreateAsync(Settings with { NeedsBackgroundModel = true }));
-        Assert.Contains("ONNX", withoutModel.Message);
-        Assert.Contains("--bg-model", withoutModel.Message);
-        Assert.DoesNotContain("save it as", withoutModel.Message);
 
-        string checkpoint = Path.Combine(_cache.Path, "RealESRGAN_x2plus.pth");
-        var withCheckpoint = await Assert.ThrowsAsync<ModelUnavailableException>(() =>
-            RestorationEngineFactory.CreateAsync(Settings with { NeedsBackgroundModel = true, BackgroundModelPath = checkpoint }));
-        Assert.Contains(checkpoint, withCheckpoint.Message);
+        Assert.Contains(ModelRegistry.RealEsrganX2.Url.ToString(), error.Message);
+        Assert.Contains(Path.Combine(_cache.Path, "RealESRGAN_x2plus.pth"), error.Message);
         Assert.Empty(Directory.GetFileSystemEntries(_cache.Path));
+    }
+
+    [AssetFact(YuNet, HopperTiny)]
+    public async Task An_explicit_realesrgan_checkpoint_is_converted_once_into_the_cache_and_upsamples_the_background()
+    {
+        using var checkpoints = new TempFolder();
+        string checkpoint = Path.Combine(checkpoints.Path, "tiny_x2.pth");
+        var tiny = RrdbNetArchitecture.Tiny;
+        TorchCheckpointWriter.WriteZip(checkpoint, new Dictionary<string, WeightSet>
+        {
+            ["params_ema"] = RandomWeights.Create(new RrdbNetParameterLayout(tiny).Parameters, 3),
+        });
+        var settings = Settings with { NeedsBackgroundModel = true, BackgroundModelPath = checkpoint };
+        var notices = new List<string>();
+        string converted = Path.Combine(_cache.Path, "tiny_x2.onnx");
+
+        using (var engine = await RestorationEngineFactory.CreateAsync(settings, notices.Add))
+        {
+            var result = engine.Restore(fixture.Photo(HopperTiny), new RestorationOptions { Upscale = 2, BackgroundUpsample = true });
+            Assert.Equal((1024, 1024), (result.Width, result.Height));
+        }
+
+        Assert.Contains(notices, n => n.Contains($"converting {checkpoint}", StringComparison.Ordinal));
+        Assert.True(File.Exists(converted));
+        Assert.True(ConvertedModelStamp.Matches(converted, checkpoint));
+
+        // A second engine reuses the conversion; a changed checkpoint is converted again.
+        notices.Clear();
+        using (await RestorationEngineFactory.CreateAsync(settings, notices.Add))
+        {
+        }
+        Assert.DoesNotContain(notices, n => n.Contains("converting", StringComparison.Ordinal));
+        File.SetLastWriteTimeUtc(checkpoint, DateTime.UtcNow.AddMinutes(1));
+        using (await RestorationEngineFactory.CreateAsync(settings, notices.Add))
+        {
+        }
+        Assert.Contains(notices, n => n.Contains($"converting {checkpoint}", StringComparison.Ordinal));
+    }
+
+    [AssetFact(YuNet)]
+    public async Task A_missing_explicit_realesrgan_onnx_is_named()
+    {
+        string missing = Path.Combine(_cache.Path, "x2.onnx");
+        var error = await Assert.ThrowsAsync<FileNotFoundException>(() =>
+            RestorationEngineFactory.CreateAsync(Settings with { NeedsBackgroundModel = true, BackgroundModelPath = missing }));
+        Assert.Contains(missing, error.Message);
     }
 }
