@@ -59,33 +59,51 @@ public static class RestorationEngineFactory
 
     private static async Task<IFaceRestorer> OpenRestorerAsync(EngineSettings settings, ModelCache cache, SessionOptions sessionOptions, Action<string> notice, CancellationToken cancellationToken)
     {
-        string onnxPath;
-        if (settings.ModelPath is { } explicitPath && !IsCheckpoint(explicitPath))
-        {
-            if (!File.Exists(explicitPath))
-            {
-                throw new FileNotFoundException($"CodeFormer model '{Path.GetFullPath(explicitPath)}' does not exist.");
-            }
-            onnxPath = explicitPath;
-        }
-        else
-        {
-            var checkpoint = await cache.ResolveAsync(ModelRegistry.CodeFormer, settings.ModelPath, DownloadProgress(ModelRegistry.CodeFormer.Name, notice), cancellationToken);
-            onnxPath = Path.Combine(cache.Directory, Path.GetFileNameWithoutExtension(checkpoint) + ".onnx");
-            // Reused only if converted from this very checkpoint: official and fine-tuned files share the stem (and so the name).
-            if (!ConvertedModelStamp.Matches(onnxPath, checkpoint))
-            {
-                notice($"converting {checkpoint} to ONNX (once): {onnxPath}");
-                CheckpointConverter.Convert(checkpoint, onnxPath, CodeFormerArchitecture.Full, fp16: false, new Progress<string>(notice));
-                ConvertedModelStamp.Write(onnxPath, checkpoint);
-            }
-        }
+        var onnxPath = await ResolveOnnxAsync(settings.ModelPath, ModelRegistry.CodeFormer, "CodeFormer", cache, notice,
+            (checkpoint, onnx) => CheckpointConverter.Convert(checkpoint, onnx, CodeFormerArchitecture.Full, fp16: false, new Progress<string>(notice)),
+            cancellationToken);
         var session = CodeFormerSession.Open(onnxPath, sessionOptions, maxBatch: settings.BatchSize!.Value);
         if (session.Contract.License is { } licence && licence.Contains("non-commercial", StringComparison.OrdinalIgnoreCase))
         {
             notice($"model licence: {licence}");
         }
         return session;
+    }
+
+    private static async Task<RealEsrganUpsampler> OpenUpsamplerAsync(EngineSettings settings, ModelCache cache, SessionOptions sessionOptions, Action<string> notice, CancellationToken cancellationToken)
+    {
+        // The architecture is read off the checkpoint: the official file gives RRDBNet x2plus, and a fine-tuned or
+        // smaller RRDBNet given explicitly converts as what it is (still checked strictly, key by key).
+        var onnxPath = await ResolveOnnxAsync(settings.BackgroundModelPath, ModelRegistry.RealEsrganX2, "Real-ESRGAN", cache, notice,
+            (checkpoint, onnx) => RealEsrganConverter.Convert(checkpoint, onnx, architecture: null, new Progress<string>(notice)),
+            cancellationToken);
+        return RealEsrganUpsampler.Open(onnxPath, sessionOptions);
+    }
+
+    /// <summary>
+    /// An explicit ONNX is used as is; otherwise the checkpoint (explicit .pth, else the registry's verified file,
+    /// downloaded unless offline) is converted once to "&lt;cache&gt;/&lt;stem&gt;.onnx" and reused while its
+    /// <see cref="ConvertedModelStamp"/> says it came from that very checkpoint (official and fine-tuned files share
+    /// the stem, and so the name).
+    /// </summary>
+    private static async Task<string> ResolveOnnxAsync(string? explicitPath, KnownModel model, string what, ModelCache cache,
+        Action<string> notice, Action<string, string> convert, CancellationToken cancellationToken)
+    {
+        if (explicitPath is not null && !IsCheckpoint(explicitPath))
+        {
+            return File.Exists(explicitPath)
+                ? explicitPath
+                : throw new FileNotFoundException($"{what} model '{Path.GetFullPath(explicitPath)}' does not exist.");
+        }
+        var checkpoint = await cache.ResolveAsync(model, explicitPath, DownloadProgress(model.Name, notice), cancellationToken);
+        var onnxPath = Path.Combine(cache.Directory, Path.GetFileNameWithoutExtension(checkpoint) + ".onnx");
+        if (!ConvertedModelStamp.Matches(onnxPath, checkpoint))
+        {
+            notice($"converting {checkpoint} to ONNX (once): {onnxPath}");
+            convert(checkpoint, onnxPath);
+            ConvertedModelStamp.Write(onnxPath, checkpoint);
+        }
+        return onnxPath;
     }
 
     /// <summary>Download progress as a notice every 10 %, so a 376 MB first download is not a silent wait.</summary>
@@ -105,39 +123,6 @@ public static class RestorationEngineFactory
                 notice($"downloading {name}: {p.Received / (1 << 20):N0} of {p.Total.Value / (1 << 20):N0} MiB");
             }
         });
-    }
-
-    /// <summary>
-    /// An explicit ONNX is used as is; otherwise the Real-ESRGAN checkpoint (explicit .pth, else the registry's verified
-    /// RealESRGAN_x2plus.pth, downloaded unless offline) is converted once to "&lt;cache&gt;/&lt;stem&gt;.onnx" and reused while
-    /// its <see cref="ConvertedModelStamp"/> says it came from that very file.
-    /// </summary>
-    private static async Task<RealEsrganUpsampler> OpenUpsamplerAsync(EngineSettings settings, ModelCache cache, SessionOptions sessionOptions, Action<string> notice, CancellationToken cancellationToken)
-    {
-        string onnxPath;
-        if (settings.BackgroundModelPath is { } explicitPath && !IsCheckpoint(explicitPath))
-        {
-            if (!File.Exists(explicitPath))
-            {
-                throw new FileNotFoundException($"Real-ESRGAN model '{Path.GetFullPath(explicitPath)}' does not exist.");
-            }
-            onnxPath = explicitPath;
-        }
-        else
-        {
-            var model = ModelRegistry.RealEsrganX2;
-            var checkpoint = await cache.ResolveAsync(model, settings.BackgroundModelPath, DownloadProgress(model.Name, notice), cancellationToken);
-            onnxPath = Path.Combine(cache.Directory, Path.GetFileNameWithoutExtension(checkpoint) + ".onnx");
-            if (!ConvertedModelStamp.Matches(onnxPath, checkpoint))
-            {
-                notice($"converting {checkpoint} to ONNX (once): {onnxPath}");
-                // The architecture is read off the checkpoint: the official file gives RRDBNet x2plus, and a fine-tuned or
-                // smaller RRDBNet given explicitly converts as what it is (still checked strictly, key by key).
-                RealEsrganConverter.Convert(checkpoint, onnxPath, architecture: null, new Progress<string>(notice));
-                ConvertedModelStamp.Write(onnxPath, checkpoint);
-            }
-        }
-        return RealEsrganUpsampler.Open(onnxPath, sessionOptions);
     }
 
     private static bool IsCheckpoint(string path) => Path.GetExtension(path).ToLowerInvariant() is ".pth" or ".pt" or ".ckpt";
