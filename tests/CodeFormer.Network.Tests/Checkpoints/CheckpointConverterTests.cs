@@ -3,6 +3,7 @@ using CodeFormer.Network.Checkpoints;
 using CodeFormer.Network.Onnx;
 using CodeFormer.Network.Tests.Onnx;
 using CodeFormer.Network.Weights;
+using CodeFormer.Testing;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Tensor = CodeFormer.Network.Weights.Tensor;

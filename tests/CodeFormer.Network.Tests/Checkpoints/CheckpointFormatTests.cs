@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using CodeFormer.Network.Architecture;
 using CodeFormer.Network.Checkpoints;
 using CodeFormer.Network.Weights;
+using CodeFormer.Testing;
 
 namespace CodeFormer.Network.Tests.Checkpoints;
 

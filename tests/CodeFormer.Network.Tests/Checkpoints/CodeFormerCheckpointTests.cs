@@ -1,6 +1,7 @@
 using CodeFormer.Network.Architecture;
 using CodeFormer.Network.Checkpoints;
 using CodeFormer.Network.Weights;
+using CodeFormer.Testing;
 
 namespace CodeFormer.Network.Tests.Checkpoints;
 

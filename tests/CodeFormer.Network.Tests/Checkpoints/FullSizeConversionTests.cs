@@ -2,6 +2,7 @@ using CodeFormer.Network.Architecture;
 using CodeFormer.Network.Checkpoints;
 using CodeFormer.Network.Onnx;
 using CodeFormer.Network.Weights;
+using CodeFormer.Testing;
 using Xunit.Abstractions;
 
 namespace CodeFormer.Network.Tests.Checkpoints;

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Text;
 using CodeFormer.Network.Checkpoints;
+using CodeFormer.Testing;
 
 namespace CodeFormer.Network.Tests.Checkpoints;
 

@@ -1,4 +1,5 @@
 using CodeFormer.Network.Onnx;
+using CodeFormer.Testing;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -37,11 +38,10 @@ public sealed class OnnxModelWriterTests
     {
         var graph = new OnnxGraph("broken");
         graph.Nodes.Add(new OnnxNode("Relu", ["a"], ["b"], "relu", [new OnnxAttribute("empty")]));
-        string dir = Directory.CreateTempSubdirectory().FullName;
-        string path = Path.Combine(dir, "model.onnx");
+        using var dir = new TemporaryDirectory();
 
-        Assert.Throws<ArgumentException>(() => OnnxModelWriter.WriteFile(graph, path));
+        Assert.Throws<ArgumentException>(() => OnnxModelWriter.WriteFile(graph, dir.File("model.onnx")));
 
-        Assert.Empty(Directory.GetFiles(dir));
+        Assert.Empty(Directory.GetFiles(dir.Path));
     }
 }

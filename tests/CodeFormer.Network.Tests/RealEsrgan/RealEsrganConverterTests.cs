@@ -4,6 +4,7 @@ using CodeFormer.Network.RealEsrgan;
 using CodeFormer.Network.Tests.Checkpoints;
 using CodeFormer.Network.Tests.Reference;
 using CodeFormer.Network.Weights;
+using CodeFormer.Testing;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Tensor = CodeFormer.Network.Weights.Tensor;
