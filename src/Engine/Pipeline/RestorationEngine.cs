@@ -28,6 +28,9 @@ public sealed class RestorationEngine : IDisposable
     private readonly FacePaster _paster;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
     private readonly IReadOnlyList<IDisposable> _ownedResources;
+    // Face batches in and out of the network, grown on demand and reused across batches and photos.
+    private float[] _inputBuffer = [];
+    private float[] _outputBuffer = [];
 
     /// <param name="maskProvider">Optional face-parsing mask combined with the square feather mask (reference ParseNet); none ships.</param>
     /// <param name="ownedResources">Disposed with the engine after the models (e.g. the SessionOptions the sessions were made with).</param>
@@ -42,9 +45,6 @@ public sealed class RestorationEngine : IDisposable
         _paster = new FacePaster(maskProvider);
         _ownedResources = ownedResources ?? [];
     }
-
-    private float[] _inputBuffer = [];
-    private float[] _outputBuffer = [];
 
     // Only called while _oneAtATime is held, so the buffers are never shared between photos in flight.
     private float[] InputBuffer(int length) => _inputBuffer.Length >= length ? _inputBuffer : _inputBuffer = new float[length];
