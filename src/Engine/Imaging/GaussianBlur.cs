@@ -55,17 +55,9 @@ public static class GaussianBlur
     {
         ArgumentNullException.ThrowIfNull(src);
         var kernel = Kernel(kernelSize, sigma);
-        var result = new FloatPlane(src.Width, src.Height, (float[])src.Values.Clone());
-        if (kernelSize == 1)
-        {
-            return result;
-        }
-        ConvolveRows(result.Values, src.Width, src.Height, kernel);
-        var transposed = new float[result.Values.Length];
-        PlaneTranspose.Transpose(result.Values, src.Width, src.Height, transposed);
-        ConvolveRows(transposed, src.Height, src.Width, kernel);
-        PlaneTranspose.Transpose(transposed, src.Height, src.Width, result.Values);
-        return result;
+        return kernelSize == 1
+            ? new FloatPlane(src.Width, src.Height, (float[])src.Values.Clone())
+            : PlaneTranspose.FilterRowsThenColumns(src, (data, width, height) => ConvolveRows(data, width, height, kernel));
     }
 
     /// <summary>OpenCV's borderInterpolate for BORDER_REFLECT_101 (…2 1 | 0 1 2 … n−1 | n−2 …), iterated for long kernels.</summary>

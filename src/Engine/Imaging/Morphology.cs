@@ -18,17 +18,9 @@ public static class Morphology
             throw new ArgumentOutOfRangeException(nameof(kernelSide), $"Kernel side {kernelSide} is negative.");
         }
         int side = kernelSide == 0 ? 3 : kernelSide;
-        var result = new FloatPlane(src.Width, src.Height, (float[])src.Values.Clone());
-        if (side == 1)
-        {
-            return result;
-        }
-        MinFilterRows(result.Values, src.Width, src.Height, side);
-        var transposed = new float[result.Values.Length];
-        PlaneTranspose.Transpose(result.Values, src.Width, src.Height, transposed);
-        MinFilterRows(transposed, src.Height, src.Width, side);
-        PlaneTranspose.Transpose(transposed, src.Height, src.Width, result.Values);
-        return result;
+        return side == 1
+            ? new FloatPlane(src.Width, src.Height, (float[])src.Values.Clone())
+            : PlaneTranspose.FilterRowsThenColumns(src, (data, width, height) => MinFilterRows(data, width, height, side));
     }
 
     /// <summary>In place: out[x] = min(in[x − side/2 .. x − side/2 + side − 1]), positions outside the row ignored.</summary>
