@@ -31,7 +31,7 @@ public sealed record RestorationOptions
     public bool FaceUpsample { get; init; }
 
     /// <summary>Output encoding; null keeps the input's format.</summary>
-    public Imaging.ImageFileFormat? OutputFormat { get; init; }
+    public ImageFileFormat? OutputFormat { get; init; }
 
     public int JpegQuality { get; init; } = 95;
 

@@ -1,4 +1,4 @@
-namespace CodeFormer.Engine.Imaging;
+namespace CodeFormer.Imaging;
 
 /// <summary>
 /// What an input file may claim before anything is decoded. Checked against the header (Image.Identify), so a

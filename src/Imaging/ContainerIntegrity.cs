@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace CodeFormer.Engine.Imaging;
+namespace CodeFormer.Imaging;
 
 /// <summary>
 /// Walks the container structure (JPEG markers, PNG chunks, WebP RIFF chunks) to find truncated files.

@@ -1,4 +1,4 @@
-namespace CodeFormer.Engine.Imaging;
+namespace CodeFormer.Imaging;
 
 /// <summary>The only file formats the engine reads and writes. TIFF, BMP, GIF and the rest are refused on purpose.</summary>
 public enum ImageFileFormat

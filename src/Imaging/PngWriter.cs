@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using System.IO.Hashing;
 
-namespace CodeFormer.Engine.Imaging;
+namespace CodeFormer.Imaging;
 
 /// <summary>
 /// A PNG writer for the engine's outputs: 8- or 16-bit grey, grey+alpha, RGB or RGBA, one IDAT, no ancillary

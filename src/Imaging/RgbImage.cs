@@ -1,4 +1,4 @@
-namespace CodeFormer.Engine.Imaging;
+namespace CodeFormer.Imaging;
 
 /// <summary>
 /// An RGB image as interleaved float32 in 0..255 (HWC), the working format of the whole pipeline.

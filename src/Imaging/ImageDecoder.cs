@@ -6,7 +6,7 @@ using SixLabors.ImageSharp.Metadata.Profiles.Exif;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
 
-namespace CodeFormer.Engine.Imaging;
+namespace CodeFormer.Imaging;
 
 /// <summary>
 /// Turns untrusted file bytes into an upright float RGB image. Order matters: size limit on the bytes, format
@@ -67,8 +67,25 @@ public sealed class ImageDecoder
     /// </summary>
     public async Task<DecodedImage> DecodeAsync(Stream stream, ImageLimits? limits = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(stream);
         limits ??= ImageLimits.Default;
+        var data = await ReadBoundedAsync(stream, limits, cancellationToken).ConfigureAwait(false);
+        return Decode(data, limits, cancellationToken);
+    }
+
+    /// <summary>
+    /// Header and structure checks only, on a stream (an upload): the same rules <see cref="Decode(byte[], ImageLimits?, CancellationToken)"/>
+    /// applies before it decodes, so a file accepted here is never refused later for a reason the file itself shows.
+    /// </summary>
+    public async Task<ImageHeader> InspectAsync(Stream stream, ImageLimits? limits = null, CancellationToken cancellationToken = default)
+    {
+        limits ??= ImageLimits.Default;
+        var data = await ReadBoundedAsync(stream, limits, cancellationToken).ConfigureAwait(false);
+        return Inspect(data, limits, cancellationToken, out _);
+    }
+
+    private static async Task<byte[]> ReadBoundedAsync(Stream stream, ImageLimits limits, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
         limits.Validate();
         if (stream.CanSeek)
         {
@@ -82,7 +99,7 @@ public sealed class ImageDecoder
             buffer.Write(chunk, 0, read);
             RejectIfTooManyBytes(buffer.Length, limits);
         }
-        return Decode(buffer.ToArray(), limits, cancellationToken);
+        return buffer.ToArray();
     }
 
     private static ImageHeader Inspect(byte[] data, ImageLimits limits, CancellationToken cancellationToken, out IImageDecoder decoder)

@@ -1,4 +1,4 @@
-namespace CodeFormer.Engine.Imaging;
+namespace CodeFormer.Imaging;
 
 /// <summary>
 /// The reference's grey test (facelib/utils/misc.py is_gray, threshold 10): an image is grey when the mean of the

@@ -1,8 +1,8 @@
-using CodeFormer.Engine.Imaging;
+using CodeFormer.Imaging;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
-namespace CodeFormer.Engine.Tests.Imaging;
+namespace CodeFormer.Imaging.Tests;
 
 public sealed class PngWriterTests
 {

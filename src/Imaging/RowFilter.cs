@@ -1,4 +1,4 @@
-namespace CodeFormer.Engine.Imaging;
+namespace CodeFormer.Imaging;
 
 /// <summary>The PNG Paeth scanline filter (filter type 4), the one <see cref="PngWriter"/> uses for every row.</summary>
 internal static class RowFilter

@@ -1,6 +1,6 @@
-using CodeFormer.Engine.Imaging;
+using CodeFormer.Imaging;
 
-namespace CodeFormer.Engine.Tests.Imaging;
+namespace CodeFormer.Imaging.Tests;
 
 public sealed class GreyscaleDetectorTests
 {

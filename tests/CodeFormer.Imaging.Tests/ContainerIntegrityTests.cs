@@ -1,9 +1,9 @@
-using CodeFormer.Engine.Imaging;
+using CodeFormer.Imaging;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.PixelFormats;
 
-namespace CodeFormer.Engine.Tests.Imaging;
+namespace CodeFormer.Imaging.Tests;
 
 public sealed class ContainerIntegrityTests
 {

@@ -1,4 +1,4 @@
-namespace CodeFormer.Engine.Imaging;
+namespace CodeFormer.Imaging;
 
 /// <summary>What a file's header says, read without decoding pixels.</summary>
 /// <param name="StoredWidth">Width as stored in the file, before EXIF orientation.</param>

@@ -2,7 +2,7 @@ using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats;
 using SixLabors.ImageSharp.PixelFormats;
 
-namespace CodeFormer.Engine.Tests.Imaging;
+namespace CodeFormer.Imaging.Tests;
 
 /// <summary>Small images built in memory so limit and format tests need no files.</summary>
 internal static class EncodedImages

@@ -1,4 +1,4 @@
-namespace CodeFormer.Engine.Imaging;
+namespace CodeFormer.Imaging;
 
 /// <summary>Which rule an input image broke.</summary>
 public enum ImageRejectionRule

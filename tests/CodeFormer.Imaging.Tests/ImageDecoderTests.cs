@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using CodeFormer.Engine.Imaging;
+using CodeFormer.Imaging;
 using CodeFormer.Testing;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Bmp;
@@ -11,7 +11,7 @@ using SixLabors.ImageSharp.Formats.Webp;
 using SixLabors.ImageSharp.Metadata.Profiles.Exif;
 using SixLabors.ImageSharp.PixelFormats;
 
-namespace CodeFormer.Engine.Tests.Imaging;
+namespace CodeFormer.Imaging.Tests;
 
 public sealed class ImageDecoderTests
 {
