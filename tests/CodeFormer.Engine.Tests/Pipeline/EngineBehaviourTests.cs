@@ -66,12 +66,14 @@ public sealed class EngineBehaviourTests(PipelineFixture fixture)
     public void Garbage_bytes_are_rejected_as_not_decodable()
     {
         var garbage = "this is not a photo, just some text pretending to be one"u8.ToArray();
-        var error = Assert.Throws<ImageRejectedException>(() => fixture.Identity.Restore(garbage, new RestorationOptions()));
+        var error = Assert.Throws<PhotoRefusedException>(() => fixture.Identity.Restore(garbage, new RestorationOptions()));
         Assert.Equal(ImageRejectionRule.NotDecodable, error.Rule);
+        Assert.Equal(RestorationFailureKind.RefusedInput, RestorationFailure.Classify(error));
+        Assert.IsType<ImageRejectedException>(error.InnerException);
 
         var truncated = fixture.Photo(Astronaut)[..4096];
         Assert.Equal(ImageRejectionRule.NotDecodable,
-            Assert.Throws<ImageRejectedException>(() => fixture.Identity.Restore(truncated, new RestorationOptions())).Rule);
+            Assert.Throws<PhotoRefusedException>(() => fixture.Identity.Restore(truncated, new RestorationOptions())).Rule);
     }
 
     public static TheoryData<string, RestorationOptions> OutOfRange => new()
@@ -90,8 +92,9 @@ public sealed class EngineBehaviourTests(PipelineFixture fixture)
     public void Options_out_of_range_are_refused_before_any_work(string parameter, RestorationOptions options)
     {
         var progress = new RecordingProgress();
-        var error = Assert.Throws<ArgumentOutOfRangeException>(() => fixture.Identity.Restore(fixture.Photo(Astronaut), options, progress));
-        Assert.Equal(parameter, error.ParamName);
+        var error = Assert.Throws<PhotoRefusedException>(() => fixture.Identity.Restore(fixture.Photo(Astronaut), options, progress));
+        Assert.Equal(parameter, Assert.IsType<ArgumentOutOfRangeException>(error.InnerException).ParamName);
+        Assert.Null(error.Rule);
         Assert.Empty(progress.Reports);
     }
 
@@ -99,7 +102,7 @@ public sealed class EngineBehaviourTests(PipelineFixture fixture)
     public void Background_upsampling_without_a_model_is_refused_with_the_reason()
     {
         var progress = new RecordingProgress();
-        var error = Assert.Throws<InvalidOperationException>(() =>
+        var error = Assert.Throws<PhotoRefusedException>(() =>
             fixture.Identity.Restore(fixture.Photo(Astronaut), new RestorationOptions { BackgroundUpsample = true }, progress));
         Assert.Contains("Real-ESRGAN", error.Message);
         Assert.Empty(progress.Reports);
@@ -108,8 +111,8 @@ public sealed class EngineBehaviourTests(PipelineFixture fixture)
     [AssetFact(YuNet)]
     public void A_batch_size_below_one_is_refused()
     {
-        var error = Assert.Throws<ArgumentOutOfRangeException>(() => fixture.Open(fixture.IdentityModelPath, batchSize: 0, withDetector: false));
-        Assert.Contains("Batch size", error.Message);
+        var error = Assert.Throws<ArgumentException>(() => fixture.Open(fixture.IdentityModelPath, batchSize: 0, withDetector: false));
+        Assert.Contains("BatchSize", error.Message);
     }
 
     [AssetFact(YuNet, Astronaut)]
