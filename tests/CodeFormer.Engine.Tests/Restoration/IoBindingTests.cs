@@ -24,7 +24,7 @@ public sealed class IoBindingTests : IDisposable
     [InlineData(4, 4)]
     public void Io_binding_gives_the_same_faces_as_plain_run(int? fixedBatch, int maxBatch)
     {
-        string path = _folder.Write($"scaling-{fixedBatch}.onnx", FakeCodeFormer.Scaling(batch: fixedBatch is { } b ? (OnnxDim)b : null));
+        string path = _folder.Write($"scaling-{fixedBatch}.onnx", fixedBatch is { } b ? FakeCodeFormer.Scaling(batch: b) : FakeCodeFormer.Scaling());
         const int count = 3;
         var input = TestModels.RandomValues(count * FakeCodeFormer.FaceLength, seed: 11);
         var plain = new float[input.Length];
