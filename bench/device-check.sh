@@ -44,7 +44,8 @@ run() {
     # ONNX Runtime's CUDA provider (in bin/) loads libcudart, cuBLAS and cuDNN through the dynamic loader.
     export LD_LIBRARY_PATH="$libs:$here/bin${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     export DOTNET_CLI_TELEMETRY_OPTOUT=1
-    local work; work="$(mktemp -d)"
+    # Global, not local: the EXIT trap runs after this function has returned.
+    work="$(mktemp -d)"
     trap 'rm -rf "$work"' EXIT
     # 470 s leaves the script well inside 8 minutes; the bench saves the JSON after every section.
     timeout 470 "$here/bin/codeformer-bench" device-check \
