@@ -40,6 +40,8 @@ public sealed partial class SecurityTemplateTests(CompiledInfrastructure infrast
 
         Assert.Equal("Microsoft.Storage.StorageAccounts", systemTopic.ResolvedString("properties.topicType"));
         Assert.Contains("Microsoft.Storage/storageAccounts", systemTopic.ResolvedString("properties.source"), StringComparison.Ordinal);
+        // Its own identity dead-letters undeliverable events into the keyless account.
+        Assert.Equal("SystemAssigned", systemTopic.ResolvedString("identity.type"));
     }
 
     [Fact]
