@@ -72,6 +72,13 @@ param functionsRuntimeVersion string = '10.0'
 @description('Daily Log Analytics ingestion cap in GB (-1: none).')
 param logAnalyticsDailyQuotaGb int = 1
 
+@description('Container registry tier. Basic (~$5/month) is enough to hold the worker image; Premium (~$50/month) adds artifact streaming, which shortens GPU cold starts for multi-GB CUDA images (docs/deployment.md).')
+@allowed([
+  'Basic'
+  'Premium'
+])
+param containerRegistrySku string = 'Basic'
+
 @description('E-mail address alerts are sent to (dead-lettered jobs or events, failed jobs, GPU worker restarts). Empty: alerts still fire and show in the portal, but notify no one.')
 param alertEmailAddress string = ''
 
@@ -252,6 +259,7 @@ module registry 'modules/registry.bicep' = {
     location: location
     tags: tags
     registryName: names.containerRegistry
+    sku: containerRegistrySku
   }
 }
 

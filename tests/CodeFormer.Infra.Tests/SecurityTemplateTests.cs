@@ -14,6 +14,8 @@ public sealed partial class SecurityTemplateTests(CompiledInfrastructure infrast
         var registry = infrastructure.Single("Microsoft.ContainerRegistry/registries");
 
         Assert.False(registry.Resolved("properties.adminUserEnabled").GetBoolean());
+        // Basic by default (docs/deployment.md weighs Premium's artifact streaming against its fee).
+        Assert.Equal("Basic", registry.ResolvedString("sku.name"));
     }
 
     [Fact]
@@ -128,12 +130,12 @@ public sealed partial class SecurityTemplateTests(CompiledInfrastructure infrast
                 continue;
             }
             // The only other principal: the user running azd, granted blob access to send photos and
-            // fetch results (shared keys are off) and read access for troubleshooting, and only when a
-            // principal id is given; never anything account-wide.
+            // fetch results (shared keys are off), read access for troubleshooting and receive on the job
+            // queue to clear dead letters, only when a principal id is given; never anything account-wide.
             Assert.Equal("[parameters('principalId')]", principal);
             Assert.Equal("[not(empty(parameters('principalId')))]", assignment.Element.GetProperty("condition").GetString());
             Assert.Matches(
-                "Microsoft.Storage/storageAccounts/(blobServices/containers|tableServices/tables|queueServices/queues)'",
+                "Microsoft.(Storage/storageAccounts/(blobServices/containers|tableServices/tables|queueServices/queues)|ServiceBus/namespaces/queues)'",
                 assignment.At("scope").GetString()!);
         }
     }
@@ -177,6 +179,7 @@ public sealed partial class SecurityTemplateTests(CompiledInfrastructure infrast
             "user: Storage Table Data Reader on tables/jobs",
             "user: Storage Queue Data Reader on queues/webjobs-blobtrigger-poison",
             "user: Storage Blob Data Reader on containers/events-deadletter",
+            "user: Azure Service Bus Data Receiver on queues/restore-jobs",
         ];
         Assert.Equal(expected.Order().ToArray(), actual);
     }

@@ -42,6 +42,16 @@ public sealed class StorageTemplateTests(CompiledInfrastructure infrastructure)
     }
 
     [Fact]
+    public void Deleted_user_data_is_gone_no_soft_delete_or_versions_keep_it()
+    {
+        var blobService = Assert.Single(infrastructure.OfType("Microsoft.Storage/storageAccounts/blobServices"), b => b.Scope.ModuleName == DataModule);
+
+        Assert.False(blobService.Resolved("properties.deleteRetentionPolicy.enabled").GetBoolean());
+        Assert.False(blobService.Resolved("properties.containerDeleteRetentionPolicy.enabled").GetBoolean());
+        Assert.False(blobService.Resolved("properties.isVersioningEnabled").GetBoolean());
+    }
+
+    [Fact]
     public void Jobs_table_and_the_blob_trigger_poison_queue_exist_in_the_data_account()
     {
         var table = infrastructure.Single("Microsoft.Storage/storageAccounts/tableServices/tables");

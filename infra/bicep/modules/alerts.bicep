@@ -189,7 +189,7 @@ resource workerRestarting 'Microsoft.Insights/metricAlerts@2018-03-01' = {
   location: 'global'
   tags: tags
   properties: {
-    description: 'GPU worker replicas restarted: failed liveness probe, crash or out-of-memory. See ContainerAppSystemLogs_CL / ContainerAppConsoleLogs_CL in Log Analytics.'
+    description: 'GPU worker replicas restarted: failed liveness probe, crash or out-of-memory. See the ContainerAppSystemLogs and ContainerAppConsoleLogs tables in Log Analytics.'
     severity: 2
     enabled: true
     scopes: [

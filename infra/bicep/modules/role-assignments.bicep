@@ -52,6 +52,7 @@ var roles = {
   storageTableDataReader: '76199698-9eea-4c19-bc75-cec21354c6b6'
   serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
   serviceBusDataOwner: '090c5cfd-751d-490a-894a-3ce6f1109419'
+  serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
   eventGridDataSender: 'd5a91429-5739-47e2-a06b-3470a27159e7'
   acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
@@ -473,6 +474,20 @@ resource userDeadLetterReader 'Microsoft.Authorization/roleAssignments@2022-04-0
   scope: storageAccount::blobService::deadLetter
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: principalId
+    principalType: principalType
+  }
+}
+
+// Azure Service Bus Data Receiver on the restore queue: dead-lettered jobs stay in
+// restore-jobs/$deadletterqueue until someone removes them (Service Bus never expires them there);
+// this lets the deployer read and purge them (portal Service Bus Explorer), which is what makes the
+// retention stated in docs/deployment.md achievable.
+resource userQueueReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(principalId)) {
+  name: guid(serviceBus::queue.id, principalId, roles.serviceBusDataReceiver)
+  scope: serviceBus::queue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataReceiver)
     principalId: principalId
     principalType: principalType
   }

@@ -68,6 +68,18 @@ resource storageAccount 'Microsoft.Storage/storageAccounts@2024-01-01' = {
 resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2024-01-01' = {
   parent: storageAccount
   name: 'default'
+  properties: {
+    // Off on purpose: a deleted photo (by the lifecycle rule or by its owner) must be gone, not kept
+    // recoverable for another retention period. Stated, not left to a default that the portal and the
+    // API set differently.
+    deleteRetentionPolicy: {
+      enabled: false
+    }
+    containerDeleteRetentionPolicy: {
+      enabled: false
+    }
+    isVersioningEnabled: false
+  }
 }
 
 resource uploadsContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = {
