@@ -68,7 +68,7 @@ function Invoke-Az {
 
 function Stop-WithAzError([string] $what) {
   [Console]::Error.WriteLine("postdeploy: $what failed:")
-  [Console]::Error.WriteLine((Get-Content -Raw -LiteralPath $errors))
+  [Console]::Error.WriteLine("$(Get-Content -Raw -LiteralPath $errors)")
   exit 1
 }
 
@@ -102,7 +102,7 @@ try {
       if ($key) { break }
       $reason = 'no blobs_extension key yet'
     }
-    elseif ((Get-Content -Raw -LiteralPath $errors) -match 'from host runtime|\((ServiceUnavailable|BadGateway|GatewayTimeout)\)') {
+    elseif ("$(Get-Content -Raw -LiteralPath $errors)" -match 'from host runtime|\((ServiceUnavailable|BadGateway|GatewayTimeout)\)') {
       $reason = 'host runtime not ready'
     }
     else {
@@ -118,7 +118,7 @@ try {
     [Console]::Error.WriteLine($message)
     if ((Test-Path -LiteralPath $errors) -and (Get-Item -LiteralPath $errors).Length -gt 0) {
       [Console]::Error.WriteLine("postdeploy: the last answer was:")
-      [Console]::Error.WriteLine((Get-Content -Raw -LiteralPath $errors))
+      [Console]::Error.WriteLine("$(Get-Content -Raw -LiteralPath $errors)")
     }
     exit 1
   }

@@ -206,3 +206,21 @@ public sealed class PosixPostdeployHookTests : PostdeployHookTests
     protected override ProcessResult RunHook(Dictionary<string, string?> environment) =>
         ProcessRunner.Run("/bin/sh", [RepositoryRoot.Combine("infra", "hooks", "postdeploy.sh")], RepositoryRoot.Path, environment);
 }
+
+/// <summary>
+/// infra/hooks/postdeploy.ps1 in PowerShell 7 hosted in-process (Microsoft.PowerShell.SDK; no pwsh binary is
+/// needed). PowerShell reads the process environment and the hook writes errors to the process's stderr, so
+/// these tests set both for the duration of a run and are kept out of parallel execution.
+/// </summary>
+[Collection(PowerShellHookCollection.Name)]
+public sealed class PowerShellPostdeployHookTests : PostdeployHookTests
+{
+    protected override ProcessResult RunHook(Dictionary<string, string?> environment) =>
+        PowerShellHost.RunScript(RepositoryRoot.Combine("infra", "hooks", "postdeploy.ps1"), environment);
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class PowerShellHookCollection
+{
+    public const string Name = "PowerShell hooks (process-wide environment)";
+}
