@@ -60,8 +60,15 @@ param gpuWorkerActivationMessageCount int = 0
 @minValue(0)
 param gpuWorkerCooldownSeconds int = 300
 
-@description('Image of the GPU worker; azd sets it after the first deploy. Empty selects a placeholder.')
+@description('Image of the GPU worker; azd sets it after a deploy on this machine. Empty: the image the app runs now, or a placeholder before the first deploy.')
 param gpuWorkerImageName string = ''
+
+@description('\'true\' when the GPU worker app already exists (azd sets SERVICE_GPU_WORKER_RESOURCE_EXISTS before every provision); its current image is then kept.')
+@allowed([
+  'true'
+  'false'
+])
+param gpuWorkerExists string = 'false'
 
 @description('Name of the Event Grid blob-trigger function in the Function app (the webhook the postdeploy hook subscribes).')
 param blobTriggerFunctionName string = 'EnqueueUploadedPhoto'
@@ -315,6 +322,15 @@ module containerAppsEnvironment 'modules/container-apps-environment.bicep' = {
   }
 }
 
+module existingWorkerImage 'modules/existing-worker-image.bicep' = {
+  name: 'existing-worker-image'
+  scope: resourceGroup
+  params: {
+    exists: bool(gpuWorkerExists)
+    appName: names.gpuWorker
+  }
+}
+
 module gpuWorker 'modules/gpu-worker.bicep' = {
   name: 'gpu-worker'
   scope: resourceGroup
@@ -334,7 +350,8 @@ module gpuWorker 'modules/gpu-worker.bicep' = {
     gpuWorkloadProfileName: gpuWorkloadProfileNames[gpuWorkloadProfileType]
     identityName: names.workerIdentity
     registryLoginServer: registry.outputs.loginServer
-    imageName: gpuWorkerImageName
+    // A provision never moves a deployed worker back to the placeholder (see existing-worker-image.bicep).
+    imageName: !empty(gpuWorkerImageName) ? gpuWorkerImageName : existingWorkerImage.outputs.image
     cpu: gpuReplicaSizes[gpuWorkloadProfileType].cpu
     memory: gpuReplicaSizes[gpuWorkloadProfileType].memory
     maxReplicas: gpuWorkerMaxReplicas

@@ -47,6 +47,27 @@ public sealed class GpuWorkerTemplateTests(CompiledInfrastructure infrastructure
     }
 
     [Fact]
+    public void Provisioning_keeps_the_image_a_deployed_worker_runs_instead_of_the_placeholder()
+    {
+        // The placeholder is only for the very first provision, before azd deploys the real image.
+        var passed = Worker.Scope.ModuleParameterExpression("imageName")!;
+        Assert.StartsWith("[if(not(empty(parameters('gpuWorkerImageName'))), ", passed, StringComparison.Ordinal);
+        Assert.Contains("'existing-worker-image'), '2025-04-01').outputs.image.value", passed, StringComparison.Ordinal);
+
+        var reader = Assert.Single(infrastructure.OfType("Microsoft.Resources/deployments"), d => d.Name == "existing-worker-image");
+        Assert.Equal("[bool(parameters('gpuWorkerExists'))]", reader.At("properties.parameters.exists.value").GetString());
+        var output = reader.At("properties.template.outputs.image.value").GetString()!;
+        Assert.Equal("[if(parameters('exists'), reference(resourceId('Microsoft.App/containerApps', parameters('appName')), '2025-01-01').template.containers[0].image, '')]", output);
+        // It reads the app as it was before this deployment: it waits for nothing but the resource group.
+        var waitsFor = Assert.Single(reader.Element.GetProperty("dependsOn").EnumerateArray()).GetString()!;
+        Assert.StartsWith("[subscriptionResourceId('Microsoft.Resources/resourceGroups'", waitsFor, StringComparison.Ordinal);
+
+        using var parameters = JsonDocument.Parse(File.ReadAllText(RepositoryRoot.Combine("infra", "bicep", "main.parameters.json")));
+        Assert.Equal("${SERVICE_GPU_WORKER_RESOURCE_EXISTS=false}",
+            parameters.RootElement.GetProperty("parameters").GetProperty("gpuWorkerExists").GetProperty("value").GetString());
+    }
+
+    [Fact]
     public void A_stopping_replica_gets_time_to_finish_or_abandon_its_jobs()
     {
         // The worker's own grace for in-flight jobs is 60 s (a typical job); the platform default of 30 s
