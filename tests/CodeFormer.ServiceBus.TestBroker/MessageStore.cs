@@ -93,7 +93,7 @@ internal sealed class MessageStore
         {
             var stored = visible.First().Value;
             visible.Remove(stored.SequenceNumber);
-            receiver.Credit--;
+            receiver.OnDispatched();
             stored.DeliveryCount++;
 
             Guid lockToken;
@@ -127,8 +127,7 @@ internal sealed class MessageStore
         {
             if (receiver.DrainRequested && (visible.Count == 0 || receiver.Credit == 0))
             {
-                receiver.DrainRequested = false;
-                receiver.Credit = 0;
+                receiver.FinishDrain();
                 drains.Add(receiver);
             }
         }
@@ -137,6 +136,7 @@ internal sealed class MessageStore
     /// <summary>A receive-and-delete delivery that could not be sent goes back, so the test sees no loss the SDK did not cause.</summary>
     public void ReturnUnsent(ReceiverLinkEndpoint receiver, StoredMessage stored)
     {
+        receiver.OnSendFailed();
         if (receiver.PeekLock)
         {
             // The lock stands and expires as usual, exactly as when a delivery is lost in flight.

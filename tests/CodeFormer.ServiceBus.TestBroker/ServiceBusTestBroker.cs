@@ -69,6 +69,7 @@ public sealed class ServiceBusTestBroker : IAsyncDisposable
     /// <summary>Starts a broker on a free loopback port.</summary>
     public static Task<ServiceBusTestBroker> StartAsync()
     {
+        ListenerLinkCredit.EnsureSupported();
         for (var attempt = 1; ; attempt++)
         {
             var port = FindFreePort();
