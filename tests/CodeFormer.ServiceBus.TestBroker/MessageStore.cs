@@ -239,6 +239,21 @@ internal sealed class MessageStore
         }
     }
 
+    /// <summary>Takes back a message the receiver released unprocessed; the delivery does not count.</summary>
+    public Error? Release(Guid lockToken, DateTimeOffset now)
+    {
+        if (!TryGetLiveLock(lockToken, now, out var stored))
+        {
+            return LockLostError(lockToken);
+        }
+
+        locked.Remove(lockToken);
+        stored.LockToken = null;
+        stored.DeliveryCount--;
+        visible.Add(stored.SequenceNumber, stored);
+        return null;
+    }
+
     /// <summary>Extends a live lock by the queue's LockDuration; null when the lock is gone.</summary>
     public DateTimeOffset? RenewLock(Guid lockToken, DateTimeOffset now)
     {

@@ -99,19 +99,32 @@ internal sealed class ReceiverLinkEndpoint : LinkEndpoint
         Error? error;
         lock (core.Gate)
         {
+            if (!PeekLock)
+            {
+                return;
+            }
+
             if (!unsettled.Remove(dispositionContext.Message, out var lockToken))
             {
-                return;
+                error = MessageStore.LockLostError(Guid.Empty);
             }
-
-            if (dispositionContext.DeliveryState is Released)
+            else if (dispositionContext.DeliveryState is Released)
             {
-                // AMQPNetLite reports "released" for every unsettled delivery when the client's connection drops.
-                // Service Bus keeps such locks until they expire, and so does this broker.
-                return;
-            }
+                if (Link.IsClosed)
+                {
+                    // AMQPNetLite reports "released" for every unsettled delivery of a link that closed or whose
+                    // connection dropped. Service Bus keeps those locks until they expire, and so does this broker.
+                    return;
+                }
 
-            error = store.Settle(lockToken, dispositionContext.DeliveryState, DateTimeOffset.UtcNow);
+                // The client itself gave the message back unprocessed (the SDK does this with messages that
+                // arrive after a receive call gave up): available again at once, not counted as a delivery.
+                error = store.Release(lockToken, DateTimeOffset.UtcNow);
+            }
+            else
+            {
+                error = store.Settle(lockToken, dispositionContext.DeliveryState, DateTimeOffset.UtcNow);
+            }
         }
 
         core.Wake();
