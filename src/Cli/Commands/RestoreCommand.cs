@@ -36,7 +36,7 @@ internal static class RestoreCommand
         var format = new Option<string?>("--format") { Description = "Output format: png, jpg or webp (default: the input's)." };
         format.AcceptOnlyFromAmong("png", "jpg", "jpeg", "webp");
         var output = new Option<DirectoryInfo>("--output", "-o") { Description = "Output folder.", DefaultValueFactory = _ => new DirectoryInfo("results") };
-        var batch = new Option<int?>("--batch-size") { Description = "Faces per network call (default: 1 on CPU, 4 on CUDA)." };
+        var batch = new Option<int?>("--batch-size") { Description = "Most faces per network call (default: 1 on CPU, 8 on CUDA)." };
 
         var command = new Command("restore", "Restore every face in photos: detect, align, restore with CodeFormer, paste back.")
         {
