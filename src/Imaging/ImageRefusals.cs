@@ -24,6 +24,10 @@ internal static class ImageRefusals
         ImageRejectionRule.Truncated,
         $"The input is not a decodable {ImageFormats.AcceptedNames} image: the {format} is truncated: {what}; restoring it would fill the gap with black or grey.");
 
+    public static ImageRejectedException Damaged(string format) => new(
+        ImageRejectionRule.DamagedData,
+        $"The input is not a decodable {ImageFormats.AcceptedNames} image: the {format}'s compressed pixel data is damaged or cut short, although its container is whole.");
+
     public static ImageRejectedException Malformed(string format, string what) => new(
         ImageRejectionRule.MalformedHeader,
         $"The input is not a decodable {ImageFormats.AcceptedNames} image: the {format} header is malformed: {what}.");

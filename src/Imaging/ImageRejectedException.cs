@@ -33,6 +33,11 @@ public enum ImageRejectionRule
     AspectRatio,
     /// <summary>The result is larger than the output format can store (WebP: 16383 px a side).</summary>
     OutputTooLarge,
+    /// <summary>
+    /// The container is whole but the decoder finds its compressed pixel data damaged or cut short inside (libwebp and
+    /// libpng do not always tell the two apart).
+    /// </summary>
+    DamagedData,
 }
 
 /// <summary>An input image that is refused, with the rule it broke and the numbers in the message.</summary>

@@ -45,6 +45,11 @@ internal static class SkiaPixelDecoder
             var result = codec.GetPixels(info, (IntPtr)buffer, (int)rowBytes, new SKCodecOptions());
             if (result != SKCodecResult.Success)
             {
+                if (header.Format == ImageFileFormat.Png)
+                {
+                    // libpng says "error in input" for a zlib stream that simply stops: name the missing rows if so.
+                    SixteenBitPngDecoder.RequireCompleteImageData(data, cancellationToken);
+                }
                 throw Refusal(format, result);
             }
             cancellationToken.ThrowIfCancellationRequested();
@@ -59,8 +64,7 @@ internal static class SkiaPixelDecoder
     private static ImageRejectedException Refusal(string format, SKCodecResult result) => result switch
     {
         SKCodecResult.IncompleteInput => ImageRefusals.IncompleteData(format, "its compressed pixel data ends before the last row"),
-        SKCodecResult.ErrorInInput => ImageRefusals.IncompleteData(format, "its compressed pixel data is damaged or stops early"),
-        SKCodecResult.InvalidInput => ImageRefusals.NotDecodable($"the {format} decoder finds its data invalid"),
+        SKCodecResult.ErrorInInput or SKCodecResult.InvalidInput => ImageRefusals.Damaged(format),
         _ => ImageRefusals.NotDecodable($"the {format} decoder cannot read it ({result})"),
     };
 
