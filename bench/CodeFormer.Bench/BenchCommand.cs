@@ -1,7 +1,7 @@
 namespace CodeFormer.Bench;
 
 /// <summary>
-/// <c>codeformer-bench network|pipeline|memory|gemm</c>. Each prints a Markdown table with the machine and date
+/// <c>codeformer-bench network|pipeline|memory|gemm|fuzz</c>. Each prints a Markdown table with the machine and date
 /// so results can be pasted into docs/benchmarks.md as measured.
 /// </summary>
 internal static class BenchCommand
@@ -16,6 +16,7 @@ internal static class BenchCommand
                   codeformer-bench pipeline --model m.onnx --detector-model d.onnx [--iterations N] photo...
                   codeformer-bench memory   --model m.onnx --detector-model d.onnx --photo p [--megapixels 24] [--upscale 1]
                   codeformer-bench gemm     [--size 2048]
+                  codeformer-bench fuzz     [--seed 1] [--seconds 60] [--target images|checkpoints|all] [--assets ../shared/assets] [--out dir]
                 """);
             return args.Length == 0 ? 2 : 0;
         }
@@ -27,6 +28,7 @@ internal static class BenchCommand
             "pipeline" => PipelineBenchmark.Run(options),
             "memory" => MemoryBenchmark.Run(options),
             "gemm" => GemmFloor.Run(options),
+            "fuzz" => FuzzBenchmark.Run(options),
             _ => throw new ArgumentException($"Unknown benchmark '{args[0]}'."),
         };
     }

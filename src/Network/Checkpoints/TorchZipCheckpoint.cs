@@ -40,6 +40,13 @@ internal sealed class TorchZipCheckpoint : ITorchCheckpointArchive
             IsBigEndian = ReadByteOrder(displayName);
             Root = LoadPickle(displayName);
         }
+        catch (InvalidDataException e)
+        {
+            // ZipArchive reads the central directory and entry headers lazily: damage found there surfaces here (found by
+            // the fuzzing bench: a duplicated local record made .Entries throw outside the constructor's check).
+            _zip.Dispose();
+            throw new CheckpointFormatException($"'{displayName}' starts like a zip file but its zip structure is damaged: {e.Message}", e);
+        }
         catch
         {
             _zip.Dispose();
@@ -57,7 +64,14 @@ internal sealed class TorchZipCheckpoint : ITorchCheckpointArchive
             throw new CheckpointFormatException(
                 $"Storage entry '{entryName}' holds {entry.Length} bytes, but the pickle says {storage.ElementCount} × {storage.Type} = {storage.ByteCount} bytes.");
         }
-        ReadVerified(entry, byteOffset, destination);
+        try
+        {
+            ReadVerified(entry, byteOffset, destination);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new CheckpointFormatException($"Storage entry '{entryName}' cannot be read: its zip data is damaged ({e.Message}).", e);
+        }
     }
 
     public void Dispose() => _zip.Dispose();

@@ -159,6 +159,29 @@ public sealed class HostileCheckpointTests
         Assert.Contains("absolute or climbs out of the archive", error.Message);
     }
 
+    [Fact]
+    public void Duplicated_zip_record_is_a_format_error_not_an_unhandled_exception()
+    {
+        // Found by the fuzzing bench: ZipArchive reads its central directory lazily and threw InvalidDataException.
+        using var dir = new TemporaryDirectory();
+        string path = dir.File("tiny.pth");
+        TorchCheckpointWriter.WriteZip(path, new Dictionary<string, WeightSet> { ["params_ema"] = TinyWeights(5) });
+        var bytes = File.ReadAllBytes(path);
+        int centralDirectory = bytes.Length - 22 - 1;
+        while (BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(centralDirectory)) != 0x02014b50 || centralDirectory > bytes.Length - 22)
+        {
+            centralDirectory--;
+        }
+        // Duplicate the last central directory record: the end record's count no longer matches.
+        int recordLength = 46 + BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(centralDirectory + 28))
+            + BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(centralDirectory + 30)) + BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(centralDirectory + 32));
+        File.WriteAllBytes(path, [.. bytes[..(centralDirectory + recordLength)], .. bytes.AsSpan(centralDirectory, recordLength), .. bytes[(centralDirectory + recordLength)..]]);
+
+        var error = Assert.Throws<CheckpointFormatException>(() => TorchCheckpointReader.ReadStateDict(path));
+
+        Assert.Contains("zip structure is damaged", error.Message);
+    }
+
     /// <summary>Offset and size of the data of the largest stored entry (a weight storage).</summary>
     private static (int Offset, int Size) LargestEntryData(byte[] bytes)
     {
