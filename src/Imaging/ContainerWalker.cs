@@ -328,7 +328,7 @@ internal sealed class ContainerWalker
             throw ImageRefusals.NotDecodable("the JPEG does not start with a start-of-image marker");
         }
         _source.Advance(2);
-        (int Width, int Height, int Components, byte[] QuantTables)? frame = null;
+        (int Width, int Height, int Components, byte[] QuantTables, byte[] ComponentIds)? frame = null;
         var definedQuantTables = new bool[4];
         var scans = 0;
         byte[]? exif = null;
@@ -369,7 +369,7 @@ internal sealed class ContainerWalker
                 {
                     throw ImageRefusals.Truncated(jpeg, _source.BytesRead, "at an end-of-image marker before any image data");
                 }
-                var (width, height, components, _) = frame!.Value;
+                var (width, height, components, _, _) = frame!.Value;
                 return new ContainerFacts(ImageFileFormat.Jpeg, width, height, 8, false, components == 1, exif, 0);
             }
             if (marker == 0xD8)
@@ -446,6 +446,7 @@ internal sealed class ContainerWalker
                         throw ImageRefusals.Malformed(jpeg, $"its frame uses quantization table {table}, which the file never defines");
                     }
                 }
+                RequireValidScanHeader(payload!, frame.Value.ComponentIds, scans + 1);
                 if (++scans > MaxJpegScans)
                 {
                     throw ImageRefusals.Malformed(jpeg, $"it has more than {MaxJpegScans} scans");
@@ -498,7 +499,25 @@ internal sealed class ContainerWalker
         }
     }
 
-    private static (int, int, int, byte[]) ParseFrame(byte[] payload)
+    /// <summary>A scan header: 1..4 components the frame has, table selectors 0..3, and a length that fits them.</summary>
+    private static void RequireValidScanHeader(byte[] payload, byte[] frameComponents, int scan)
+    {
+        var count = payload.Length > 0 ? payload[0] : 0;
+        if (count is < 1 or > 4 || payload.Length != 1 + 2 * count + 3)
+        {
+            throw ImageRefusals.Malformed("JPEG", $"scan {scan} has a header of {payload.Length} bytes for {count} components");
+        }
+        for (var i = 0; i < count; i++)
+        {
+            int id = payload[1 + 2 * i], selectors = payload[2 + 2 * i];
+            if (Array.IndexOf(frameComponents, (byte)id) < 0 || (selectors >> 4) > 3 || (selectors & 15) > 3)
+            {
+                throw ImageRefusals.Malformed("JPEG", $"scan {scan} names component {id} or Huffman tables 0x{selectors:X2} that cannot exist");
+            }
+        }
+    }
+
+    private static (int, int, int, byte[], byte[]) ParseFrame(byte[] payload)
     {
         const string jpeg = "JPEG";
         if (payload.Length < 6)
@@ -522,8 +541,10 @@ internal sealed class ContainerWalker
             throw ImageRefusals.Malformed(jpeg, $"its frame header declares {components} colour components in {payload.Length} bytes");
         }
         var tables = new byte[components];
+        var ids = new byte[components];
         for (var c = 0; c < components; c++)
         {
+            ids[c] = payload[6 + 3 * c];
             int sampling = payload[7 + 3 * c];
             int h = sampling >> 4, v = sampling & 15;
             tables[c] = payload[8 + 3 * c];
@@ -532,7 +553,7 @@ internal sealed class ContainerWalker
                 throw ImageRefusals.Malformed(jpeg, $"component {c + 1} has impossible sampling {h}×{v} or quantization table {tables[c]}");
             }
         }
-        return (width, height, components, tables);
+        return (width, height, components, tables, ids);
     }
 
     private static void MarkQuantTables(byte[] payload, bool[] defined)

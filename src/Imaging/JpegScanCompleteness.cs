@@ -178,8 +178,8 @@ internal static class JpegScanCompleteness
         ReadOnlySpan<byte> data, ref int position, ReadOnlySpan<byte> header, (int Id, int H, int V)[] frame,
         int width, int height, bool progressive, int restartInterval, HuffmanTable?[] tables, int scanNumber)
     {
-        int count = header[0];
-        if (header.Length < 1 + 2 * count + 3)
+        int count = header.IsEmpty ? 0 : header[0];
+        if (count == 0 || header.Length < 1 + 2 * count + 3)
         {
             return Damaged($"scan {scanNumber} has a damaged header");
         }
@@ -202,7 +202,7 @@ internal static class JpegScanCompleteness
         {
             int id = header[1 + 2 * i], selectors = header[2 + 2 * i];
             var index = IndexOf(frame, id);
-            if (index < 0)
+            if (index < 0 || (selectors >> 4) > 3 || (selectors & 15) > 3)
             {
                 return Damaged($"scan {scanNumber} names a component the frame does not have");
             }

@@ -110,6 +110,22 @@ public sealed class HostileImageTests
         Assert.Contains("quantization table 0, which the file never defines", error.Message);
     }
 
+    [Fact]
+    public void Scan_header_naming_impossible_huffman_tables_is_refused()
+    {
+        // Found by the fuzzing bench (a length edit): the block counter indexed its tables with the selector byte.
+        var jpeg = NoisyJpeg(16, 16);
+        var (scanStart, _) = JpegScan(jpeg);
+        // The scan header ends Ns, (Cs, Td/Ta)×3, Ss, Se, Ah/Al: the first component's selectors are 8 bytes before its end.
+        var selectors = scanStart - 8;
+        jpeg[selectors] = 0xFF;
+
+        var error = Refused(jpeg);
+
+        Assert.Equal(ImageRejectionRule.MalformedHeader, error.Rule);
+        Assert.Contains("Huffman tables 0xFF", error.Message);
+    }
+
     [Theory]
     [InlineData(WebpFileFormatType.Lossy)]
     [InlineData(WebpFileFormatType.Lossless)]
