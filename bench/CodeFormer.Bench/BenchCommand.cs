@@ -1,7 +1,7 @@
 namespace CodeFormer.Bench;
 
 /// <summary>
-/// <c>codeformer-bench network|pipeline|memory|gemm</c>. Each prints a Markdown table with the machine and date
+/// <c>codeformer-bench network|pipeline|memory|gemm|fuzz</c>. Each prints a Markdown table with the machine and date
 /// so results can be pasted into docs/benchmarks.md as measured.
 /// </summary>
 internal static class BenchCommand
@@ -18,6 +18,7 @@ internal static class BenchCommand
                   codeformer-bench gemm     [--size 2048]
                   codeformer-bench worker   --detector-model d.onnx [--one-face p] [--many-faces p] [--device-ms 25] [--batch 8] [--concurrency 1,4,16] [--photos 16]
                   codeformer-bench device-check --detector-model d.onnx --photos p1,p2 --out results.json [--batches 1,4,8,16] [--iterations 5]
+                  codeformer-bench fuzz     [--seed 1] [--seconds 60] [--target images|checkpoints|all] [--assets ../shared/assets] [--out dir]
                 """);
             return args.Length == 0 ? 2 : 0;
         }
@@ -31,6 +32,7 @@ internal static class BenchCommand
             "gemm" => GemmFloor.Run(options),
             "worker" => WorkerBenchmark.Run(options),
             "device-check" => DeviceCheck.Run(options),
+            "fuzz" => FuzzBenchmark.Run(options),
             _ => throw new ArgumentException($"Unknown benchmark '{args[0]}'."),
         };
     }

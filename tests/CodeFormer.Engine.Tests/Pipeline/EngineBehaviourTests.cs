@@ -63,6 +63,23 @@ public sealed class EngineBehaviourTests(PipelineFixture fixture)
     }
 
     [AssetFact(YuNet)]
+    public void A_webp_result_wider_than_webp_can_store_is_written_as_png_with_a_warning()
+    {
+        // 8200 px at s = 2 gives 16400 px: WebP keeps 14-bit sizes, so the file would decode 16 px wide. (512 px high, so
+        // the photo is not enlarged first.)
+        using var wide = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(8200, 512);
+        using var encoded = new MemoryStream();
+        wide.Save(encoded, new SixLabors.ImageSharp.Formats.Webp.WebpEncoder());
+
+        var result = fixture.Identity.Restore(encoded.ToArray(), new RestorationOptions { Upscale = 2 });
+
+        Assert.Equal(ImageFileFormat.Png, result.Format);
+        Assert.Contains(result.Warnings, w => w.Contains("16400×1024") && w.Contains("written as PNG"));
+        var header = new ImageDecoder().Inspect(result.Image, new ImageLimits { MaxWidth = 20_000 });
+        Assert.Equal((16400, 1024), (header.Width, header.Height));
+    }
+
+    [AssetFact(YuNet)]
     public void Garbage_bytes_are_rejected_as_not_decodable()
     {
         var garbage = "this is not a photo, just some text pretending to be one"u8.ToArray();
@@ -71,8 +88,9 @@ public sealed class EngineBehaviourTests(PipelineFixture fixture)
         Assert.Equal(RestorationFailureKind.RefusedInput, RestorationFailure.Classify(error));
         Assert.IsType<ImageRejectedException>(error.InnerException);
 
+        // A cut file has its own rule since the hostile-input work (it was NotDecodable).
         var truncated = fixture.Photo(Astronaut)[..4096];
-        Assert.Equal(ImageRejectionRule.NotDecodable,
+        Assert.Equal(ImageRejectionRule.Truncated,
             Assert.Throws<PhotoRefusedException>(() => fixture.Identity.Restore(truncated, new RestorationOptions())).Rule);
     }
 
