@@ -33,8 +33,11 @@ public sealed record JobRecord
     public int? InputHeight { get; init; }
     public long? InputBytes { get; init; }
 
-    /// <summary>True once the queue message was sent (a retry of the intake then sends nothing).</summary>
-    public bool MessageSent { get; init; }
+    /// <summary>
+    /// True once the intake finished its outside effects: for a queued job the message was sent and the accepted event
+    /// published; for a rejected one the blob was tagged and the rejected event published. A retried intake then does nothing.
+    /// </summary>
+    public bool IntakeCompleted { get; init; }
 
     /// <summary>How many times a worker started it (redeliveries included).</summary>
     public int Attempts { get; init; }

@@ -103,9 +103,9 @@ public sealed class JobStore(TableClient table, TimeProvider? timeProvider = nul
     public Task<JobRecord> AttachUploadAsync(JobRecord job, string format, int width, int height, long bytes, CancellationToken cancellationToken = default) =>
         TransitionAsync(job, JobState.Queued, j => j with { InputFormat = format, InputWidth = width, InputHeight = height, InputBytes = bytes }, cancellationToken);
 
-    /// <summary>Records that the queue message went out (no state change), so a retried intake sends nothing more.</summary>
-    public Task<JobRecord> MarkMessageSentAsync(JobRecord job, CancellationToken cancellationToken = default) =>
-        WriteAsync(job, job with { MessageSent = true, UpdatedAt = _time.GetUtcNow() }, cancellationToken);
+    /// <summary>Records that the intake's message/event/tags went out (no state change), so a retried intake does nothing more.</summary>
+    public Task<JobRecord> MarkIntakeCompletedAsync(JobRecord job, CancellationToken cancellationToken = default) =>
+        WriteAsync(job, job with { IntakeCompleted = true, UpdatedAt = _time.GetUtcNow() }, cancellationToken);
 
     public Task<JobRecord> RejectAsync(JobRecord job, string rule, string reason, CancellationToken cancellationToken = default) =>
         TransitionAsync(job, JobState.Rejected, j => j with { RejectionRule = rule, Reason = reason }, cancellationToken);
@@ -225,7 +225,7 @@ internal static class JobEntityMapper
             ["InputWidth"] = job.InputWidth,
             ["InputHeight"] = job.InputHeight,
             ["InputBytes"] = job.InputBytes,
-            ["MessageSent"] = job.MessageSent,
+            ["IntakeCompleted"] = job.IntakeCompleted,
             ["Attempts"] = job.Attempts,
             ["RejectionRule"] = job.RejectionRule,
             ["Reason"] = job.Reason,
@@ -251,7 +251,7 @@ internal static class JobEntityMapper
         InputWidth = e.GetInt32("InputWidth"),
         InputHeight = e.GetInt32("InputHeight"),
         InputBytes = e.GetInt64("InputBytes"),
-        MessageSent = e.GetBoolean("MessageSent") ?? false,
+        IntakeCompleted = e.GetBoolean("IntakeCompleted") ?? false,
         Attempts = e.GetInt32("Attempts") ?? 0,
         RejectionRule = e.GetString("RejectionRule"),
         Reason = e.GetString("Reason"),
