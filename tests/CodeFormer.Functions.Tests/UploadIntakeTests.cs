@@ -9,7 +9,7 @@ namespace CodeFormer.Functions.Tests;
 
 /// <summary>EnqueueUploadedPhoto's handler on real Azurite, the Service Bus test broker and a local topic.</summary>
 [Collection(ServiceStackCollection.Name)]
-public sealed class UploadIntakeTests(ServiceStack stack)
+public sealed class UploadIntakeTests(ServiceStack stack, Xunit.Abstractions.ITestOutputHelper output)
 {
     private async Task<string> UploadAsync(string tenant, string name, byte[] bytes, IDictionary<string, string>? metadata = null)
     {
@@ -142,6 +142,7 @@ public sealed class UploadIntakeTests(ServiceStack stack)
         var result = await stack.Intake().HandleAsync(blobName); // does not throw: no retry storm
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
 
+        output.WriteLine($"{kind}: {bytes.Length:N0} bytes uploaded, intake allocated {allocated:N0} bytes");
         AssertRejected(tenant.Tenant.TenantId, blobName, result, rule);
         await AssertRejectedEverywhereAsync(tenant.Tenant.TenantId, blobName, result, rule);
         // Header checks only: a 100,000 × 100,000 claim allocates nothing like its 30 GB of pixels.
@@ -159,6 +160,7 @@ public sealed class UploadIntakeTests(ServiceStack stack)
         var result = await stack.Intake(limits: limits).HandleAsync(blobName);
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
 
+        output.WriteLine($"12 MB upload over a 4 MB limit: intake allocated {allocated:N0} bytes");
         await AssertRejectedEverywhereAsync(tenant.Tenant.TenantId, blobName, result, nameof(ImageRejectionRule.MaxBytes));
         Assert.Contains("12,582,912", result.Reason);
         // Refused from the blob's properties: far less than the 12 MB upload (or the 4 MB limit) passed through memory.
