@@ -236,3 +236,38 @@ public sealed class JobsApiTests(ServiceStack stack)
         Assert.Equal(400, (await stack.Admin().CreateTenantAsync(BinaryData.FromString("""{"displayName":"no id"}"""))).Status);
     }
 }
+
+/// <summary>A job whose photo never arrives: visible as overdue once its upload URL expired.</summary>
+[Collection(ServiceStackCollection.Name)]
+public sealed class UploadWindowTests(ServiceStack stack)
+{
+    private sealed class ManualClock(DateTimeOffset start) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = start;
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    [Fact]
+    public async Task A_job_whose_upload_never_arrives_shows_as_overdue_after_its_upload_url_expired()
+    {
+        var tenant = await stack.NewTenantAsync();
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var api = new JobsApi(new Shared.Jobs.JobStore(stack.Table, clock), stack.Tenants, new Shared.Storage.BlobSasIssuer(stack.Blobs, clock),
+            stack.Events, new Shared.Webhooks.WebhookUrlPolicy(), Microsoft.Extensions.Options.Options.Create(stack.Settings), clock);
+        var request = new ApiRequest { Authorization = "Bearer " + tenant.ApiKey, IdempotencyKey = "late-upload" };
+        var created = System.Text.Json.JsonSerializer.Deserialize((await api.CreateAsync(request)).Body, ApiJsonContext.Default.CreatedJob)!;
+        Assert.False(created.Job.UploadOverdue);
+        Assert.Equal(created.UploadExpiresAt, created.Job.UploadExpiresAt);
+
+        clock.Now += TimeSpan.FromMinutes(16);
+        var view = System.Text.Json.JsonSerializer.Deserialize((await api.GetAsync(request, created.Job.JobId)).Body, ApiJsonContext.Default.JobView)!;
+        Assert.Equal(JobState.AwaitingUpload, view.State);
+        Assert.True(view.UploadOverdue);
+
+        // Asking again with the same Idempotency-Key gives the same job a fresh 15-minute window.
+        var replay = System.Text.Json.JsonSerializer.Deserialize((await api.CreateAsync(request)).Body, ApiJsonContext.Default.CreatedJob)!;
+        Assert.Equal(created.Job.JobId, replay.Job.JobId);
+        Assert.False(replay.Job.UploadOverdue);
+        Assert.True(replay.UploadExpiresAt > clock.Now + TimeSpan.FromMinutes(14));
+    }
+}

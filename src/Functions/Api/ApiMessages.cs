@@ -65,13 +65,19 @@ public sealed record JobView
     public required DateTimeOffset UpdatedAt { get; init; }
     public string? Rule { get; init; }
     public string? Reason { get; init; }
+    /// <summary>API jobs: when the last upload URL expires.</summary>
+    public DateTimeOffset? UploadExpiresAt { get; init; }
+    /// <summary>True for a job still awaiting its upload after its upload URL expired: the photo never came.</summary>
+    public bool UploadOverdue { get; init; }
     public int? InputWidth { get; init; }
     public int? InputHeight { get; init; }
     public string? InputFormat { get; init; }
     public JobUsage? Usage { get; init; }
 
-    public static JobView Of(JobRecord job) => new()
+    public static JobView Of(JobRecord job, DateTimeOffset now) => new()
     {
+        UploadExpiresAt = job.UploadExpiresAt,
+        UploadOverdue = job.State == JobState.AwaitingUpload && job.UploadExpiresAt is { } expires && now > expires,
         JobId = job.JobId,
         State = job.State,
         Options = job.Options,

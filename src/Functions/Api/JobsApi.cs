@@ -65,9 +65,21 @@ public sealed class JobsApi(
         var (job, created) = await jobs.CreateAwaitingUploadAsync(
             tenant.TenantId, options, uploads, id => BlobNaming.ApiUploadBlobName(tenant.TenantId, id), request.IdempotencyKey, cancellationToken).ConfigureAwait(false);
         var uploadUrl = await sas.IssueUploadAsync(uploads, job.InputBlobName, BlobSasIssuer.MaxLifetime, cancellationToken).ConfigureAwait(false);
+        if (!created && job.State == JobState.AwaitingUpload && job.UploadExpiresAt < ExpiryOf(uploadUrl))
+        {
+            // A replay hands out a fresh upload URL: the job's upload window is now that URL's.
+            try
+            {
+                job = await jobs.ExtendUploadWindowAsync(job, ExpiryOf(uploadUrl), cancellationToken).ConfigureAwait(false);
+            }
+            catch (JobConcurrencyException)
+            {
+                job = await jobs.GetAsync(tenant.TenantId, job.JobId, cancellationToken).ConfigureAwait(false) ?? job;
+            }
+        }
         var body = new CreatedJob
         {
-            Job = JobView.Of(job),
+            Job = JobView.Of(job, _time.GetUtcNow()),
             UploadUrl = uploadUrl,
             UploadExpiresAt = ExpiryOf(uploadUrl),
             UploadHeaders = new() { ["x-ms-blob-type"] = "BlockBlob" },
@@ -89,7 +101,7 @@ public sealed class JobsApi(
             return Unauthorized();
         }
         return await jobs.GetAsync(tenant.TenantId, jobId, cancellationToken).ConfigureAwait(false) is { } job
-            ? ApiResponse.Json(HttpStatusCode.OK, JobView.Of(job), ApiJsonContext.Default.JobView)
+            ? ApiResponse.Json(HttpStatusCode.OK, JobView.Of(job, _time.GetUtcNow()), ApiJsonContext.Default.JobView)
             : NotFound(jobId);
     }
 
@@ -132,7 +144,7 @@ public sealed class JobsApi(
             }
             if (job.State == JobState.Cancelled)
             {
-                return ApiResponse.Json(HttpStatusCode.OK, JobView.Of(job), ApiJsonContext.Default.JobView);
+                return ApiResponse.Json(HttpStatusCode.OK, JobView.Of(job, _time.GetUtcNow()), ApiJsonContext.Default.JobView);
             }
             if (!JobTransitions.IsLegal(job.State, JobState.Cancelled))
             {
@@ -142,7 +154,7 @@ public sealed class JobsApi(
             {
                 var cancelled = await jobs.CancelAsync(job, cancellationToken).ConfigureAwait(false);
                 await events.PublishAsync(JobEventKind.Cancelled, cancelled, cancellationToken).ConfigureAwait(false);
-                return ApiResponse.Json(HttpStatusCode.OK, JobView.Of(cancelled), ApiJsonContext.Default.JobView);
+                return ApiResponse.Json(HttpStatusCode.OK, JobView.Of(cancelled, _time.GetUtcNow()), ApiJsonContext.Default.JobView);
             }
             catch (JobConcurrencyException)
             {

@@ -27,6 +27,12 @@ public sealed record JobRecord
     public required string InputContainer { get; init; }
     public required string InputBlobName { get; init; }
 
+    /// <summary>
+    /// API jobs: when the last upload URL issued for it expires. A job still AwaitingUpload after this is overdue: its
+    /// photo can no longer arrive unless the client asks again (an Idempotency-Key replay issues a fresh URL).
+    /// </summary>
+    public DateTimeOffset? UploadExpiresAt { get; init; }
+
     /// <summary>The upload's header facts, once it passed the checks.</summary>
     public string? InputFormat { get; init; }
     public int? InputWidth { get; init; }

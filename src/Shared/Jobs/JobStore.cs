@@ -71,6 +71,8 @@ public sealed class JobStore(TableClient table, TimeProvider? timeProvider = nul
             UpdatedAt = now,
             InputContainer = uploadsContainer,
             InputBlobName = uploadBlobNameForJob(jobId),
+            // Whole seconds, as the SAS 'se' field carries it, so the job and its URL agree exactly.
+            UploadExpiresAt = DateTimeOffset.FromUnixTimeSeconds((now + Storage.BlobSasIssuer.MaxLifetime).ToUnixTimeSeconds()),
         };
         if (idempotencyKey is null)
         {
@@ -98,6 +100,10 @@ public sealed class JobStore(TableClient table, TimeProvider? timeProvider = nul
             return (existing ?? throw new InvalidOperationException($"Idempotency key names job {existingJobId}, which does not exist."), false);
         }
     }
+
+    /// <summary>Records the expiry of a newly issued upload URL (an Idempotency-Key replay after the first one expired).</summary>
+    public Task<JobRecord> ExtendUploadWindowAsync(JobRecord job, DateTimeOffset uploadExpiresAt, CancellationToken cancellationToken = default) =>
+        WriteAsync(job, job with { UploadExpiresAt = uploadExpiresAt, UpdatedAt = _time.GetUtcNow() }, cancellationToken);
 
     /// <summary>The upload passed the header checks: AwaitingUpload → Queued, with the facts of its header.</summary>
     public Task<JobRecord> AttachUploadAsync(JobRecord job, string format, int width, int height, long bytes, CancellationToken cancellationToken = default) =>
@@ -221,6 +227,7 @@ internal static class JobEntityMapper
             ["UpdatedAt"] = job.UpdatedAt,
             ["InputContainer"] = job.InputContainer,
             ["InputBlobName"] = job.InputBlobName,
+            ["UploadExpiresAt"] = job.UploadExpiresAt,
             ["InputFormat"] = job.InputFormat,
             ["InputWidth"] = job.InputWidth,
             ["InputHeight"] = job.InputHeight,
@@ -247,6 +254,7 @@ internal static class JobEntityMapper
         UpdatedAt = e.GetDateTimeOffset("UpdatedAt") ?? DateTimeOffset.MinValue,
         InputContainer = e.GetString("InputContainer"),
         InputBlobName = e.GetString("InputBlobName"),
+        UploadExpiresAt = e.GetDateTimeOffset("UploadExpiresAt"),
         InputFormat = e.GetString("InputFormat"),
         InputWidth = e.GetInt32("InputWidth"),
         InputHeight = e.GetInt32("InputHeight"),
