@@ -60,6 +60,10 @@ public sealed class RestorationEngine : IDisposable
     public RestorationResult Restore(ReadOnlySpan<byte> photo, RestorationOptions options, IProgress<RestorationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
+        if (options.Task != Tasks.FaceTask.Restore)
+        {
+            throw new ArgumentException($"This engine restores photos; {options.Task.ToString().ToLowerInvariant()} runs through FaceTaskEngine (FaceTaskEngineFactory) with its own model.", nameof(options));
+        }
         if (!options.InputIsAligned && _detector is null)
         {
             throw new InvalidOperationException("This engine was created without a face detector; only aligned inputs can be restored.");
