@@ -14,7 +14,7 @@ public sealed record FaceTaskResult(byte[] Image, ImageFileFormat Format, int Wi
     DetectedFace? AlignedFrom, int MaskedPixels, IReadOnlyList<string> Warnings);
 
 /// <summary>Refusal of an input a face task cannot take, with what to do instead.</summary>
-public sealed class FaceTaskInputException(string message) : Exception(message);
+public sealed class FaceTaskInputException(string message) : ArgumentException(message);
 
 /// <summary>
 /// Colorization and inpainting of aligned faces, as the reference scripts do them (doc B.11): an aligned 512 × 512
