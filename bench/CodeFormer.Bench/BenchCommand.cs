@@ -16,6 +16,7 @@ internal static class BenchCommand
                   codeformer-bench pipeline --model m.onnx --detector-model d.onnx [--iterations N] photo...
                   codeformer-bench memory   --model m.onnx --detector-model d.onnx --photo p [--megapixels 24] [--upscale 1]
                   codeformer-bench gemm     [--size 2048]
+                  codeformer-bench video    --model m.onnx --detector-model d.onnx [--upscale 1] [--smoothing false] [--ffmpeg path] clip...
                 """);
             return args.Length == 0 ? 2 : 0;
         }
@@ -27,6 +28,7 @@ internal static class BenchCommand
             "pipeline" => PipelineBenchmark.Run(options),
             "memory" => MemoryBenchmark.Run(options),
             "gemm" => GemmFloor.Run(options),
+            "video" => VideoBenchmark.Run(options),
             _ => throw new ArgumentException($"Unknown benchmark '{args[0]}'."),
         };
     }
