@@ -19,6 +19,7 @@ internal static class BenchCommand
                   codeformer-bench worker   --detector-model d.onnx [--one-face p] [--many-faces p] [--device-ms 25] [--batch 8] [--concurrency 1,4,16] [--photos 16]
                   codeformer-bench device-check --detector-model d.onnx --photos p1,p2 --out results.json [--batches 1,4,8,16] [--iterations 5]
                   codeformer-bench fuzz     [--seed 1] [--seconds 60] [--target images|checkpoints|all] [--assets ../shared/assets] [--out dir]
+                  codeformer-bench video    --model m.onnx --detector-model d.onnx [--upscale 1] [--smoothing false] [--ffmpeg path] clip...
                 """);
             return args.Length == 0 ? 2 : 0;
         }
@@ -33,6 +34,7 @@ internal static class BenchCommand
             "worker" => WorkerBenchmark.Run(options),
             "device-check" => DeviceCheck.Run(options),
             "fuzz" => FuzzBenchmark.Run(options),
+            "video" => VideoBenchmark.Run(options),
             _ => throw new ArgumentException($"Unknown benchmark '{args[0]}'."),
         };
     }

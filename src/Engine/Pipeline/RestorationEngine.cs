@@ -99,6 +99,10 @@ public sealed class RestorationEngine : IDisposable
         {
             throw new PhotoRefusedException(ex.Message, innerException: ex);
         }
+        if (options.Task != Tasks.FaceTask.Restore)
+        {
+            throw new PhotoRefusedException($"This engine restores photos; {options.Task.ToString().ToLowerInvariant()} runs through FaceTaskEngine (FaceTaskEngineFactory) with its own model.");
+        }
         if (!options.InputIsAligned && _detector is null)
         {
             throw new PhotoRefusedException("This engine was created without a face detector; only aligned inputs can be restored.");
