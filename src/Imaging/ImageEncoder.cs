@@ -123,33 +123,37 @@ public sealed class ImageEncoder
         int channels = PngWriter.Channels(type);
         int bytesPerSample = bitDepth / 8;
         int width = image.Width;
-        var samples = new byte[(long)image.Width * image.Height * channels * bytesPerSample];
+        int rowBytes = width * channels * bytesPerSample;
         var pixels = image.Pixels;
         var alpha = image.Alpha;
-        Parallel.For(0, image.Height, y =>
+        // Rows are made band by band as the writer deflates them, never the whole image's samples at once.
+        PngWriter.Write(destination, image.Width, image.Height, type, bitDepth, (firstRow, rowCount, samples) =>
         {
-            var row = samples.AsSpan(y * width * channels * bytesPerSample, width * channels * bytesPerSample);
-            int k = 0;
-            for (int x = 0; x < width; x++)
+            Parallel.For(0, rowCount, r =>
             {
-                int i = y * width + x;
-                if (greyscale)
+                int y = firstRow + r;
+                var row = samples.Span.Slice(r * rowBytes, rowBytes);
+                int k = 0;
+                for (int x = 0; x < width; x++)
                 {
-                    Put(row, ref k, Luma(pixels[3 * i], pixels[3 * i + 1], pixels[3 * i + 2]), bytesPerSample);
+                    long i = (long)y * width + x;
+                    if (greyscale)
+                    {
+                        Put(row, ref k, Luma(pixels[3 * i], pixels[3 * i + 1], pixels[3 * i + 2]), bytesPerSample);
+                    }
+                    else
+                    {
+                        Put(row, ref k, pixels[3 * i], bytesPerSample);
+                        Put(row, ref k, pixels[3 * i + 1], bytesPerSample);
+                        Put(row, ref k, pixels[3 * i + 2], bytesPerSample);
+                    }
+                    if (keepAlpha)
+                    {
+                        Put(row, ref k, alpha![i], bytesPerSample);
+                    }
                 }
-                else
-                {
-                    Put(row, ref k, pixels[3 * i], bytesPerSample);
-                    Put(row, ref k, pixels[3 * i + 1], bytesPerSample);
-                    Put(row, ref k, pixels[3 * i + 2], bytesPerSample);
-                }
-                if (keepAlpha)
-                {
-                    Put(row, ref k, alpha![i], bytesPerSample);
-                }
-            }
+            });
         });
-        PngWriter.Write(destination, image.Width, image.Height, type, bitDepth, samples);
     }
 
     /// <summary>One PNG sample: a byte, or two bytes big-endian for 16-bit.</summary>
