@@ -69,44 +69,66 @@ public static class ImageResizer
         return new RgbImage(width, height, pixels) { Alpha = alpha };
     }
 
+    /// <summary>Output rows per band: each band resizes horizontally only the source rows it reads.</summary>
+    private const int BandRows = 64;
+
+    /// <summary>
+    /// Separable resize, horizontal then vertical, in bands of output rows. Each band first resizes horizontally the
+    /// source rows its output rows read, then combines them vertically. Holding the whole horizontal pass instead
+    /// (source height × target width) cost half the target's size again: 576 MB beside the 1.15 GB canvas of a 24 MP
+    /// photo at s = 2. Each value is the same sum in the same order as before, so results are bit-identical; rows on a
+    /// band boundary are resized horizontally twice (about 1/64 more work when enlarging).
+    /// </summary>
     private static float[] ResizeInterleaved(
         float[] src, int srcW, int srcH, int channels, int dstW, int dstH, AxisWeights xs, AxisWeights ys)
     {
-        // Horizontal pass: every source row to dstW columns.
-        var rows = new float[(long)srcH * dstW * channels];
-        Parallel.For(0, srcH, sy =>
-        {
-            int srcRow = sy * srcW * channels;
-            int dstRow = sy * dstW * channels;
-            for (int dx = 0; dx < dstW; dx++)
-            {
-                int first = xs.Start[dx], last = xs.Start[dx + 1];
-                for (int c = 0; c < channels; c++)
-                {
-                    float sum = 0;
-                    for (int k = first; k < last; k++)
-                    {
-                        sum += src[srcRow + xs.Index[k] * channels + c] * xs.Weight[k];
-                    }
-                    rows[dstRow + dx * channels + c] = sum;
-                }
-            }
-        });
-
-        // Vertical pass: combine the horizontally resized rows.
         var dst = new float[(long)dstW * dstH * channels];
         int rowLength = dstW * channels;
-        Parallel.For(0, dstH, dy =>
+        int bands = (dstH + BandRows - 1) / BandRows;
+        Parallel.For(0, bands, band =>
         {
-            int first = ys.Start[dy], last = ys.Start[dy + 1];
-            var target = dst.AsSpan(dy * rowLength, rowLength);
-            for (int k = first; k < last; k++)
+            int firstRow = band * BandRows, endRow = Math.Min(dstH, firstRow + BandRows);
+            // Source rows read by this band; the axis tables list indices in non-decreasing order, but take min/max anyway.
+            int low = int.MaxValue, high = int.MinValue;
+            for (int k = ys.Start[firstRow]; k < ys.Start[endRow]; k++)
             {
-                var source = rows.AsSpan(ys.Index[k] * rowLength, rowLength);
-                float weight = ys.Weight[k];
-                for (int i = 0; i < rowLength; i++)
+                low = Math.Min(low, ys.Index[k]);
+                high = Math.Max(high, ys.Index[k]);
+            }
+            if (high < low)
+            {
+                return;
+            }
+            var rows = new float[(long)(high - low + 1) * rowLength];
+            for (int sy = low; sy <= high; sy++)
+            {
+                int srcRow = sy * srcW * channels;
+                int rowStart = (sy - low) * rowLength;
+                for (int dx = 0; dx < dstW; dx++)
                 {
-                    target[i] += source[i] * weight;
+                    int first = xs.Start[dx], last = xs.Start[dx + 1];
+                    for (int c = 0; c < channels; c++)
+                    {
+                        float sum = 0;
+                        for (int k = first; k < last; k++)
+                        {
+                            sum += src[srcRow + xs.Index[k] * channels + c] * xs.Weight[k];
+                        }
+                        rows[rowStart + dx * channels + c] = sum;
+                    }
+                }
+            }
+            for (int dy = firstRow; dy < endRow; dy++)
+            {
+                var target = dst.AsSpan((int)((long)dy * rowLength), rowLength);
+                for (int k = ys.Start[dy]; k < ys.Start[dy + 1]; k++)
+                {
+                    var source = rows.AsSpan((ys.Index[k] - low) * rowLength, rowLength);
+                    float weight = ys.Weight[k];
+                    for (int i = 0; i < rowLength; i++)
+                    {
+                        target[i] += source[i] * weight;
+                    }
                 }
             }
         });
