@@ -76,7 +76,10 @@ internal static class MemoryBenchmark
     {
         var bytes = File.ReadAllBytes(args.Required("file"));
         int upscale = args.Int("upscale", 1);
-        var settings = PipelineBenchmark.Settings(args);
+        var settings = PipelineBenchmark.Settings(args) with
+        {
+            MemoryBudgetBytes = args.Text("budget-mib") is { } budget ? long.Parse(budget, CultureInfo.InvariantCulture) << 20 : EngineSettings.DefaultMemoryBudgetBytes,
+        };
         using var engine = RestorationEngineFactory.CreateAsync(settings).GetAwaiter().GetResult();
         var options = new RestorationOptions
         {
@@ -86,7 +89,7 @@ internal static class MemoryBenchmark
             OutputFormat = args.Text("format") is { } format ? Enum.Parse<ImageFileFormat>(format, ignoreCase: true) : null,
         };
         long afterLoad = ResidentMemory.Current();
-        var estimate = (TotalBytes: 1L, X: 0);
+        var estimate = engine.EstimateMemory(bytes, options);
         using var sampler = new StagePeakSampler();
         RestorationResult result;
         try

@@ -11,6 +11,8 @@ public enum ImageRejectionRule
     UnsupportedFormat,
     /// <summary>Empty, truncated or garbage bytes.</summary>
     NotDecodable,
+    /// <summary>Restoring the photo with the options asked for would need more memory than the engine's budget allows.</summary>
+    MemoryBudget,
 }
 
 /// <summary>An input image that is refused, with the rule it broke and the numbers in the message.</summary>

@@ -44,6 +44,19 @@ public sealed record EngineSettings
 
     public ImageLimits Limits { get; init; } = new();
 
+    /// <summary>
+    /// Most memory one photo may make the process use at its peak, models included, as estimated from the photo's header
+    /// and the options before decoding (<see cref="PhotoMemoryEstimator"/>); a photo over it is refused with the numbers.
+    /// Default <see cref="DefaultMemoryBudgetBytes"/>.
+    /// </summary>
+    public long MemoryBudgetBytes { get; init; } = DefaultMemoryBudgetBytes;
+
+    /// <summary>
+    /// 3.5 GiB: the 4 GB machines the service runs on, less room for the host, and above every photo the product
+    /// promises (24 MP at s = 2 measured and estimated under 3 GB), so only what would not fit in 4 GB is refused.
+    /// </summary>
+    public const long DefaultMemoryBudgetBytes = 3584L << 20;
+
     /// <summary>Throws naming the first setting out of range, before any model is opened.</summary>
     public void Validate()
     {
@@ -54,6 +67,10 @@ public sealed record EngineSettings
         if (IntraOpThreads is < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(IntraOpThreads), IntraOpThreads, "Thread count must be at least 1.");
+        }
+        if (MemoryBudgetBytes <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MemoryBudgetBytes), MemoryBudgetBytes, "The memory budget must be a positive number of bytes.");
         }
         Limits.Validate();
     }
