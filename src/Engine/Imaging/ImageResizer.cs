@@ -85,7 +85,15 @@ public static class ImageResizer
         var dst = new float[(long)dstW * dstH * channels];
         int rowLength = dstW * channels;
         int bands = (dstH + BandRows - 1) / BandRows;
-        Parallel.For(0, bands, band =>
+        // One horizontal-pass buffer per worker, reused across its bands: a fresh array per band was garbage the size of
+        // the canvas' half by the end of a large resize, all of it on the large-object heap until the next full GC.
+        long bufferLength = 0;
+        for (int band = 0; band < bands; band++)
+        {
+            int first = ys.Index[ys.Start[band * BandRows]], last = ys.Index[ys.Start[Math.Min(dstH, (band + 1) * BandRows)] - 1];
+            bufferLength = Math.Max(bufferLength, (long)(Math.Abs(last - first) + 1) * rowLength);
+        }
+        Parallel.For(0, bands, () => new float[bufferLength], (band, _, rows) =>
         {
             int firstRow = band * BandRows, endRow = Math.Min(dstH, firstRow + BandRows);
             // Source rows read by this band; the axis tables list indices in non-decreasing order, but take min/max anyway.
@@ -97,9 +105,12 @@ public static class ImageResizer
             }
             if (high < low)
             {
-                return;
+                return rows;
             }
-            var rows = new float[(long)(high - low + 1) * rowLength];
+            if (rows.LongLength < (long)(high - low + 1) * rowLength)
+            {
+                rows = new float[(long)(high - low + 1) * rowLength];
+            }
             for (int sy = low; sy <= high; sy++)
             {
                 int srcRow = sy * srcW * channels;
@@ -131,7 +142,8 @@ public static class ImageResizer
                     }
                 }
             }
-        });
+            return rows;
+        }, _ => { });
         return dst;
     }
 

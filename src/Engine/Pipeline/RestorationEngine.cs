@@ -260,7 +260,7 @@ public sealed class RestorationEngine : IDisposable
             }
         }
 
-        private const long LargeCanvasBytes = 256L << 20;
+        private const long LargeCanvasBytes = 64L << 20;
 
         /// <summary>
         /// Reference doc B.2: a photo whose short side is under 512 is first enlarged (bilinear) to a 512 short side.
