@@ -70,6 +70,39 @@ public sealed class ImageEncoder
         pixels.Save(destination, encoder);
     }
 
+    /// <summary>Fills rows [firstRow, firstRow + rowCount) of an image as float RGB 0..255, interleaved.</summary>
+    public delegate void FloatRowSource(int firstRow, int rowCount, Span<float> rgb);
+
+    /// <summary>
+    /// An 8-bit RGB PNG of an image the caller makes band by band (values rounded and clamped as <see cref="Encode"/>
+    /// does), so that an image composed of others — the before/after comparison — never exists whole in memory.
+    /// </summary>
+    public byte[] EncodePngRows(int width, int height, FloatRowSource rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (width <= 0 || height <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(width), $"Image size {width}×{height} is not positive.");
+        }
+        using var output = new MemoryStream();
+        float[] band = [];
+        PngWriter.Write(output, width, height, PngWriter.ColourType.Rgb, 8, (firstRow, rowCount, samples) =>
+        {
+            int values = rowCount * width * 3;
+            if (band.Length < values)
+            {
+                band = new float[values];
+            }
+            rows(firstRow, rowCount, band.AsSpan(0, values));
+            var bytes = samples.Span;
+            for (int i = 0; i < values; i++)
+            {
+                bytes[i] = ToByte(band[i]);
+            }
+        });
+        return output.ToArray();
+    }
+
     private static Image ToImageSharp(RgbImage image, bool singleChannel, bool greyscale, bool keepAlpha, bool sixteenBit) =>
         (singleChannel, keepAlpha, sixteenBit) switch
         {

@@ -96,55 +96,86 @@ public static class ImageResizer
         Parallel.For(0, bands, () => new float[bufferLength], (band, _, rows) =>
         {
             int firstRow = band * BandRows, endRow = Math.Min(dstH, firstRow + BandRows);
-            // Source rows read by this band; the axis tables list indices in non-decreasing order, but take min/max anyway.
-            int low = int.MaxValue, high = int.MinValue;
-            for (int k = ys.Start[firstRow]; k < ys.Start[endRow]; k++)
-            {
-                low = Math.Min(low, ys.Index[k]);
-                high = Math.Max(high, ys.Index[k]);
-            }
-            if (high < low)
-            {
-                return rows;
-            }
-            if (rows.LongLength < (long)(high - low + 1) * rowLength)
-            {
-                rows = new float[(long)(high - low + 1) * rowLength];
-            }
-            for (int sy = low; sy <= high; sy++)
-            {
-                int srcRow = sy * srcW * channels;
-                int rowStart = (sy - low) * rowLength;
-                for (int dx = 0; dx < dstW; dx++)
-                {
-                    int first = xs.Start[dx], last = xs.Start[dx + 1];
-                    for (int c = 0; c < channels; c++)
-                    {
-                        float sum = 0;
-                        for (int k = first; k < last; k++)
-                        {
-                            sum += src[srcRow + xs.Index[k] * channels + c] * xs.Weight[k];
-                        }
-                        rows[rowStart + dx * channels + c] = sum;
-                    }
-                }
-            }
-            for (int dy = firstRow; dy < endRow; dy++)
-            {
-                var target = dst.AsSpan((int)((long)dy * rowLength), rowLength);
-                for (int k = ys.Start[dy]; k < ys.Start[dy + 1]; k++)
-                {
-                    var source = rows.AsSpan((ys.Index[k] - low) * rowLength, rowLength);
-                    float weight = ys.Weight[k];
-                    for (int i = 0; i < rowLength; i++)
-                    {
-                        target[i] += source[i] * weight;
-                    }
-                }
-            }
-            return rows;
+            return ResizeBand(src, srcW, channels, dstW, xs, ys, firstRow, endRow, rows,
+                dst.AsSpan((int)((long)firstRow * rowLength), (endRow - firstRow) * rowLength));
         }, _ => { });
         return dst;
+    }
+
+    /// <summary>
+    /// Rows [<paramref name="firstRow"/>, +<paramref name="rowCount"/>) of <see cref="ResizeBilinear"/>'s result, RGB
+    /// only, into <paramref name="rgb"/>: for writers that stream an enlarged copy instead of holding it (the
+    /// before/after comparison). The same sums as the whole resize, so the same values.
+    /// </summary>
+    public static void ResizeBilinearRows(RgbImage src, int width, int height, int firstRow, int rowCount, Span<float> rgb)
+    {
+        ArgumentNullException.ThrowIfNull(src);
+        ValidateSize(width, height);
+        if (firstRow < 0 || rowCount < 0 || firstRow + rowCount > height || rgb.Length != (long)rowCount * width * 3)
+        {
+            throw new ArgumentOutOfRangeException(nameof(firstRow), $"Rows {firstRow}..{firstRow + rowCount} of a {width}×{height} resize do not fit a buffer of {rgb.Length} values.");
+        }
+        var xs = AxisWeights.Linear(src.Width, width);
+        var ys = AxisWeights.Linear(src.Height, height);
+        ResizeBand(src.Pixels, src.Width, 3, width, xs, ys, firstRow, firstRow + rowCount, [], rgb);
+    }
+
+    /// <summary>
+    /// Output rows [firstRow, endRow) into <paramref name="target"/>: the source rows they read resized horizontally
+    /// into <paramref name="rows"/> (grown when too small, and returned for reuse), then combined vertically.
+    /// </summary>
+    private static float[] ResizeBand(float[] src, int srcW, int channels, int dstW, AxisWeights xs, AxisWeights ys,
+        int firstRow, int endRow, float[] rows, Span<float> target)
+    {
+        int rowLength = dstW * channels;
+        target.Clear();
+        // Source rows read by this band; the axis tables list indices in non-decreasing order, but take min/max anyway.
+        int low = int.MaxValue, high = int.MinValue;
+        for (int k = ys.Start[firstRow]; k < ys.Start[endRow]; k++)
+        {
+            low = Math.Min(low, ys.Index[k]);
+            high = Math.Max(high, ys.Index[k]);
+        }
+        if (high < low)
+        {
+            return rows;
+        }
+        if (rows.LongLength < (long)(high - low + 1) * rowLength)
+        {
+            rows = new float[(long)(high - low + 1) * rowLength];
+        }
+        for (int sy = low; sy <= high; sy++)
+        {
+            int srcRow = sy * srcW * channels;
+            int rowStart = (sy - low) * rowLength;
+            for (int dx = 0; dx < dstW; dx++)
+            {
+                int first = xs.Start[dx], last = xs.Start[dx + 1];
+                for (int c = 0; c < channels; c++)
+                {
+                    float sum = 0;
+                    for (int k = first; k < last; k++)
+                    {
+                        sum += src[srcRow + xs.Index[k] * channels + c] * xs.Weight[k];
+                    }
+                    rows[rowStart + dx * channels + c] = sum;
+                }
+            }
+        }
+        for (int dy = firstRow; dy < endRow; dy++)
+        {
+            var row = target.Slice((dy - firstRow) * rowLength, rowLength);
+            for (int k = ys.Start[dy]; k < ys.Start[dy + 1]; k++)
+            {
+                var source = rows.AsSpan((ys.Index[k] - low) * rowLength, rowLength);
+                float weight = ys.Weight[k];
+                for (int i = 0; i < rowLength; i++)
+                {
+                    row[i] += source[i] * weight;
+                }
+            }
+        }
+        return rows;
     }
 
     /// <summary>For each output index along one axis, the source indices and weights that make it (CSR layout).</summary>

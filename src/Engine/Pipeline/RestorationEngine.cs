@@ -360,7 +360,7 @@ public sealed class RestorationEngine : IDisposable
             var bytes = _timings.Measure(RestorationStage.Encode, () => engine._encoder.Encode(output, format, options.JpegQuality,
                 greyscale && decoded.SourceIsGreyscaleFormat, pngBitDepth));
             byte[]? comparison = options.IncludeComparison && comparisonBefore is not null
-                ? _timings.Measure(RestorationStage.Encode, () => engine._encoder.Encode(SideBySide.Compose(comparisonBefore, output), ImageFileFormat.Png))
+                ? _timings.Measure(RestorationStage.Encode, () => SideBySide.EncodePng(comparisonBefore, output, engine._encoder))
                 : null;
             Report(RestorationStage.Encode, 1, "done");
             var warnings = new List<string>();
