@@ -6,6 +6,7 @@ using CodeFormer.Engine.Restoration;
 using CodeFormer.Engine.Runtime;
 using CodeFormer.Testing;
 using Microsoft.ML.OnnxRuntime;
+using Xunit.Abstractions;
 
 namespace CodeFormer.Engine.Tests.Pipeline;
 
@@ -15,7 +16,7 @@ namespace CodeFormer.Engine.Tests.Pipeline;
 /// (/proc/self/status), so this collection runs alone, after the parallel ones.
 /// </summary>
 [Collection(MemoryMeasurementCollection.Name)]
-public sealed class MemoryBudgetTests(PipelineFixture fixture)
+public sealed class MemoryBudgetTests(PipelineFixture fixture, ITestOutputHelper output)
 {
     [AssetFact(PipelineFixture.YuNet)]
     public void A_photo_over_the_budget_is_refused_from_its_header_before_decoding()
@@ -72,7 +73,7 @@ public sealed class MemoryBudgetTests(PipelineFixture fixture)
     }
 
     /// <summary>
-    /// Estimate against measurement on the bench photo (3.1 MP Solvay JPEG) and a 6 MP PNG made from it, with the tiny
+    /// Estimate against measurement on the bench photo (3.1 MP Solvay JPEG) and 6 MP PNG and JPEG made from it, with the tiny
     /// network: the photo's own peak (resident set at its highest minus just before) within 25 % of the estimate's
     /// photo part. The engine's resident models are excluded on both sides: they are measured, not estimated.
     /// </summary>
@@ -85,27 +86,38 @@ public sealed class MemoryBudgetTests(PipelineFixture fixture)
         }
         var jpeg = fixture.Photo(PipelineFixture.SolvayJpeg);
         var source = new ImageDecoder().Decode(jpeg).Image;
-        var png6 = new ImageEncoder().Encode(ImageResizer.ResizeBilinear(source, 2990, 2058), ImageFileFormat.Png);
+        var large = ImageResizer.ResizeBilinear(source, 2990, 2058);
+        var png6 = new ImageEncoder().Encode(large, ImageFileFormat.Png);
+        var jpeg6 = new ImageEncoder().Encode(large, ImageFileFormat.Jpeg, 90);
+        large = null;
         source = null;
         using var engine = TinyEngine(budgetBytes: 8L << 30);
         engine.Restore(jpeg, new RestorationOptions { Upscale = 1 }); // warm-up: code, sessions, pools
 
         var lines = new List<string>();
         var ratios = new List<double>();
-        foreach (var (name, photo, upscale) in new[] { ("solvay 3.1 MP jpeg", jpeg, 1), ("solvay 3.1 MP jpeg", jpeg, 2), ("solvay 6.2 MP png", png6, 1), ("solvay 6.2 MP png", png6, 2) })
+        // Below ~100 MiB the test process's own noise (±30 MiB between identical runs) is as large as the photo, so the
+        // smallest case is the 3.1 MP photo at s = 2; each case is the median of three runs.
+        foreach (var (name, photo, upscale) in new[] { ("solvay 3.1 MP jpeg", jpeg, 2), ("solvay 6.2 MP jpeg", jpeg6, 1), ("solvay 6.2 MP png", png6, 1), ("solvay 6.2 MP png", png6, 2) })
         {
             var options = new RestorationOptions { Upscale = upscale };
             var estimate = engine.EstimateMemory(photo, options);
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-            GC.WaitForPendingFinalizers();
-            ResetPeak();
-            long before = Resident("VmRSS:");
-            engine.Restore(photo, options);
-            long measured = Resident("VmHWM:") - before;
+            var runs = new List<long>();
+            for (int run = 0; run < 3; run++)
+            {
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                GC.WaitForPendingFinalizers();
+                ResetPeak();
+                long before = Resident("VmRSS:");
+                engine.Restore(photo, options);
+                runs.Add(Resident("VmHWM:") - before);
+            }
+            long measured = runs.Order().ElementAt(1);
             double ratio = (double)estimate.PhotoBytes / measured;
             lines.Add(string.Create(CultureInfo.InvariantCulture, $"{name} s={upscale}: measured {measured >> 20} MiB, estimated {estimate.PhotoBytes >> 20} MiB ({ratio:F2}×) {estimate}"));
             ratios.Add(ratio);
         }
+        output.WriteLine(string.Join("\n", lines));
         Assert.True(ratios.All(r => r is >= 0.75 and <= 1.25), string.Join("\n", lines));
     }
 
