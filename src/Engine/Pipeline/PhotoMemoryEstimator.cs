@@ -142,7 +142,8 @@ public static class PhotoMemoryEstimator
         long encoded = format == ImageFileFormat.Png ? output * 3 * (sixteenBit ? 2 : 1) : output;
         // ImageSharp's JPEG/WebP path measured about 8 bytes an output pixel over the canvas (its 3-byte image plus the
         // encoder's own buffers), not the 3–4 its image alone would suggest.
-        long encoderImage = format == ImageFileFormat.Png ? 16L << 20 : output * 8;
+        // PNG, although written band by band, measured about 2 bytes an output pixel over the canvas (6.2 MP at s = 2).
+        long encoderImage = format == ImageFileFormat.Png ? output * 2 : output * 8;
         long encode = (pastesInPlace ? original : canvas) + encoderImage + 2 * encoded;
         if (options.IncludeComparison)
         {
