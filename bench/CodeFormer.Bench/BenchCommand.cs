@@ -14,7 +14,8 @@ internal static class BenchCommand
                 usage:
                   codeformer-bench network  [--config full|tiny] [--iterations N] [--batches 1,4] [--weights 0,0.5] [--threads N] [--model path.onnx]
                   codeformer-bench pipeline --model m.onnx --detector-model d.onnx [--iterations N] photo...
-                  codeformer-bench memory   --model m.onnx --detector-model d.onnx --photo p [--megapixels 24] [--upscale 1]
+                  codeformer-bench memory   --model m.onnx --detector-model d.onnx --photo p [--megapixels 24 | --width W --height H] [--upscale 1]
+                                            [--max-faces N] [--batch-size N] [--budget-mib N] [--format png|jpeg|webp] [--bg-model x2.onnx]
                   codeformer-bench gemm     [--size 2048]
                   codeformer-bench worker   --detector-model d.onnx [--one-face p] [--many-faces p] [--device-ms 25] [--batch 8] [--concurrency 1,4,16] [--photos 16]
                   codeformer-bench device-check --detector-model d.onnx --photos p1,p2 --out results.json [--batches 1,4,8,16] [--iterations 5]
@@ -24,12 +25,16 @@ internal static class BenchCommand
             return args.Length == 0 ? 2 : 0;
         }
         var options = BenchArguments.Parse(args.Skip(1).ToArray());
-        Console.WriteLine(MachineDescription.Describe());
+        if (args[0] != "memory-child")
+        {
+            Console.WriteLine(MachineDescription.Describe());
+        }
         return args[0] switch
         {
             "network" => NetworkBenchmark.Run(options),
             "pipeline" => PipelineBenchmark.Run(options),
             "memory" => MemoryBenchmark.Run(options),
+            "memory-child" => MemoryBenchmark.RunChild(options),
             "gemm" => GemmFloor.Run(options),
             "worker" => WorkerBenchmark.Run(options),
             "device-check" => DeviceCheck.Run(options),

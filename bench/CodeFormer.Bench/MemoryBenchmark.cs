@@ -1,35 +1,176 @@
 using System.Diagnostics;
+using System.Globalization;
 using CodeFormer.Engine.Imaging;
 using CodeFormer.Engine.Pipeline;
 
 namespace CodeFormer.Bench;
 
 /// <summary>
-/// Peak resident memory of restoring one large photo: the given photo is enlarged to the requested
-/// megapixels (PNG in memory), then restored once; the process's peak working set is read before and after.
+/// Peak resident memory of restoring one large photo, as a worker would see it. The parent process enlarges the given
+/// photo to the requested size (or megapixels) and writes it as JPEG to a temporary file; a fresh child process then
+/// loads the engine, restores that file once and reports its own peak resident set (VmHWM) — so nothing the parent
+/// did to prepare the photo is counted, and the number includes the loaded models and ONNX Runtime's memory.
+/// The child also prints the engine's estimate (<see cref="PhotoMemoryEstimator"/>) and the peak per stage.
 /// </summary>
 internal static class MemoryBenchmark
 {
     public static int Run(BenchArguments args)
     {
-        double megapixels = args.Double("megapixels", 24);
-        int upscale = args.Int("upscale", 1);
+        var file = Prepare(args);
+        try
+        {
+            var self = Environment.ProcessPath ?? throw new InvalidOperationException("The bench cannot find its own executable.");
+            var start = new ProcessStartInfo(self) { RedirectStandardOutput = false, UseShellExecute = false };
+            if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+            {
+                start.ArgumentList.Add(typeof(MemoryBenchmark).Assembly.Location);
+            }
+            start.ArgumentList.Add("memory-child");
+            start.ArgumentList.Add("--file");
+            start.ArgumentList.Add(file);
+            foreach (var name in new[] { "model", "detector-model", "upscale", "max-faces", "batch-size", "budget-mib", "format", "bg-model" })
+            {
+                if (args.Text(name) is { } value)
+                {
+                    start.ArgumentList.Add("--" + name);
+                    start.ArgumentList.Add(value);
+                }
+            }
+            using var child = Process.Start(start) ?? throw new InvalidOperationException("The measuring process did not start.");
+            child.WaitForExit();
+            return child.ExitCode;
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>The photo enlarged (bilinear) to --width×--height, or to --megapixels keeping its aspect, as JPEG q90.</summary>
+    private static string Prepare(BenchArguments args)
+    {
         var source = new ImageDecoder().Decode(File.ReadAllBytes(args.Required("photo"))).Image;
-        double factor = Math.Sqrt(megapixels * 1e6 / ((double)source.Width * source.Height));
-        var large = ImageResizer.ResizeBilinear(source, (int)(source.Width * factor), (int)(source.Height * factor));
-        var jpeg = new ImageEncoder().Encode(large, ImageFileFormat.Jpeg, 90);
-        large = null;
-        source = null;
-        GC.Collect();
-        using var engine = PipelineBenchmark.CreateEngine(args);
-        using var process = Process.GetCurrentProcess();
-        process.Refresh();
-        long before = process.PeakWorkingSet64;
-        var result = engine.Restore(jpeg, new RestorationOptions { Upscale = upscale, IncludeComparison = false });
-        process.Refresh();
-        Console.WriteLine($"| {result.InputWidth}×{result.InputHeight} ({result.InputWidth * (long)result.InputHeight / 1e6:F1} MP) | s={upscale} | " +
-            $"{result.Faces.Count} face(s) | output {result.Width}×{result.Height} | peak working set {process.PeakWorkingSet64 / (1 << 20):N0} MiB " +
-            $"(before restore {before / (1 << 20):N0} MiB) | {result.Timings.Total:F0} ms |");
+        int width, height;
+        if (args.Text("width") is not null)
+        {
+            width = args.Int("width", 0);
+            height = args.Int("height", 0);
+        }
+        else
+        {
+            double factor = Math.Sqrt(args.Double("megapixels", 24) * 1e6 / ((double)source.Width * source.Height));
+            width = (int)(source.Width * factor);
+            height = (int)(source.Height * factor);
+        }
+        var large = ImageResizer.ResizeBilinear(source, width, height);
+        var file = Path.Combine(Path.GetTempPath(), $"codeformer-memory-{Environment.ProcessId}.jpg");
+        using (var output = File.Create(file))
+        {
+            new ImageEncoder().EncodeTo(output, large, ImageFileFormat.Jpeg, 90);
+        }
+        return file;
+    }
+
+    /// <summary>The measuring process: engine, one restore, peak resident set from /proc/self/status.</summary>
+    public static int RunChild(BenchArguments args)
+    {
+        var bytes = File.ReadAllBytes(args.Required("file"));
+        int upscale = args.Int("upscale", 1);
+        var settings = PipelineBenchmark.Settings(args) with
+        {
+            MemoryBudgetBytes = args.Text("budget-mib") is { } budget ? long.Parse(budget, CultureInfo.InvariantCulture) << 20 : EngineSettings.DefaultMemoryBudgetBytes,
+        };
+        using var engine = RestorationEngineFactory.WithoutLogging().CreateAsync(settings).GetAwaiter().GetResult();
+        var options = new RestorationOptions
+        {
+            Upscale = upscale,
+            MaxFaces = args.Text("max-faces") is { } max ? int.Parse(max, CultureInfo.InvariantCulture) : null,
+            BackgroundUpsample = args.Text("bg-model") is not null,
+            OutputFormat = args.Text("format") is { } format ? Enum.Parse<ImageFileFormat>(format, ignoreCase: true) : null,
+        };
+        long afterLoad = ResidentMemory.Current();
+        var estimate = engine.EstimateMemory(bytes, options);
+        using var sampler = new StagePeakSampler();
+        RestorationResult result;
+        try
+        {
+            result = engine.Restore(bytes, options, sampler);
+        }
+        catch (ImageRejectedException refused)
+        {
+            Console.WriteLine($"| refused: {refused.Message} |");
+            return 0;
+        }
+        long peak = ResidentMemory.Peak();
+        Console.WriteLine($"| input {result.InputWidth}×{result.InputHeight} ({result.InputWidth * (long)result.InputHeight / 1e6:F1} MP) | s={upscale} | " +
+            $"{result.Faces.Count} face(s) | output {result.Width}×{result.Height} {result.Format} | peak {Mib(peak)} MiB | " +
+            $"estimate {Mib(estimate.TotalBytes)} MiB ({100.0 * estimate.TotalBytes / peak - 100:+0;-0} %) | after engine load {Mib(afterLoad)} MiB | {result.Timings.Total / 1000:F1} s |");
+        Console.WriteLine($"estimate: {estimate}");
+        Console.WriteLine($"peak resident by stage (MiB): {sampler.Describe()}");
         return 0;
+    }
+
+    private static string Mib(long bytes) => (bytes >> 20).ToString("N0", CultureInfo.InvariantCulture);
+
+    /// <summary>Samples the resident set every 10 ms and keeps the highest value seen while each stage ran.</summary>
+    private sealed class StagePeakSampler : IProgress<RestorationProgress>, IDisposable
+    {
+        private readonly Dictionary<RestorationStage, long> _peaks = [];
+        private readonly Timer _timer;
+        private volatile int _stage = -1;
+
+        public StagePeakSampler() => _timer = new Timer(_ => Sample(), null, 0, 10);
+
+        public void Report(RestorationProgress value)
+        {
+            Sample();
+            _stage = (int)value.Stage;
+            Sample();
+        }
+
+        private void Sample()
+        {
+            int stage = _stage;
+            if (stage < 0)
+            {
+                return;
+            }
+            long now = ResidentMemory.Current();
+            lock (_peaks)
+            {
+                var key = (RestorationStage)stage;
+                _peaks[key] = Math.Max(_peaks.GetValueOrDefault(key), now);
+            }
+        }
+
+        public string Describe()
+        {
+            lock (_peaks)
+            {
+                return string.Join(", ", _peaks.OrderBy(p => p.Key).Select(p => $"{p.Key} {Mib(p.Value)}"));
+            }
+        }
+
+        public void Dispose() => _timer.Dispose();
+    }
+}
+
+/// <summary>The process's resident set now and at its peak, from /proc/self/status (Linux).</summary>
+internal static class ResidentMemory
+{
+    public static long Current() => Read("VmRSS:");
+
+    public static long Peak() => Read("VmHWM:");
+
+    private static long Read(string field)
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith(field, StringComparison.Ordinal))
+            {
+                return long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+        throw new InvalidOperationException($"/proc/self/status has no {field} line.");
     }
 }

@@ -36,7 +36,9 @@ internal static class PipelineBenchmark
         return 0;
     }
 
-    public static RestorationEngine CreateEngine(BenchArguments args) => RestorationEngineFactory.WithoutLogging().CreateAsync(new EngineSettings
+    public static RestorationEngine CreateEngine(BenchArguments args) => RestorationEngineFactory.WithoutLogging().CreateAsync(Settings(args)).GetAwaiter().GetResult();
+
+    public static EngineSettings Settings(BenchArguments args) => new()
     {
         Device = ExecutionDevice.Cpu,
         ModelPath = args.Required("model"),
@@ -44,5 +46,7 @@ internal static class PipelineBenchmark
         Detector = args.Text("detector") == "retinaface" ? DetectorKind.RetinaFace : DetectorKind.YuNet,
         Offline = true,
         BatchSize = args.Text("batch-size") is { } batch ? int.Parse(batch) : null,
-    }).GetAwaiter().GetResult();
+        BackgroundModelPath = args.Text("bg-model"),
+        NeedsBackgroundModel = args.Text("bg-model") is not null,
+    };
 }

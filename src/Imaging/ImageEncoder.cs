@@ -77,6 +77,39 @@ public sealed class ImageEncoder
         pixels.Save(destination, encoder);
     }
 
+    /// <summary>Fills rows [firstRow, firstRow + rowCount) of an image as float RGB 0..255, interleaved.</summary>
+    public delegate void FloatRowSource(int firstRow, int rowCount, Span<float> rgb);
+
+    /// <summary>
+    /// An 8-bit RGB PNG of an image the caller makes band by band (values rounded and clamped as <see cref="Encode"/>
+    /// does), so that an image composed of others — the before/after comparison — never exists whole in memory.
+    /// </summary>
+    public byte[] EncodePngRows(int width, int height, FloatRowSource rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (width <= 0 || height <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(width), $"Image size {width}×{height} is not positive.");
+        }
+        using var output = new MemoryStream();
+        float[] band = [];
+        PngWriter.Write(output, width, height, PngWriter.ColourType.Rgb, 8, (firstRow, rowCount, samples) =>
+        {
+            int values = rowCount * width * 3;
+            if (band.Length < values)
+            {
+                band = new float[values];
+            }
+            rows(firstRow, rowCount, band.AsSpan(0, values));
+            var bytes = samples.Span;
+            for (int i = 0; i < values; i++)
+            {
+                bytes[i] = ToByte(band[i]);
+            }
+        });
+        return output.ToArray();
+    }
+
     private static Image ToImageSharp(RgbImage image, bool singleChannel, bool greyscale, bool keepAlpha, bool sixteenBit) =>
         (singleChannel, keepAlpha, sixteenBit) switch
         {
@@ -130,33 +163,37 @@ public sealed class ImageEncoder
         int channels = PngWriter.Channels(type);
         int bytesPerSample = bitDepth / 8;
         int width = image.Width;
-        var samples = new byte[(long)image.Width * image.Height * channels * bytesPerSample];
+        int rowBytes = width * channels * bytesPerSample;
         var pixels = image.Pixels;
         var alpha = image.Alpha;
-        Parallel.For(0, image.Height, y =>
+        // Rows are made band by band as the writer deflates them, never the whole image's samples at once.
+        PngWriter.Write(destination, image.Width, image.Height, type, bitDepth, (firstRow, rowCount, samples) =>
         {
-            var row = samples.AsSpan(y * width * channels * bytesPerSample, width * channels * bytesPerSample);
-            int k = 0;
-            for (int x = 0; x < width; x++)
+            Parallel.For(0, rowCount, r =>
             {
-                int i = y * width + x;
-                if (greyscale)
+                int y = firstRow + r;
+                var row = samples.Span.Slice(r * rowBytes, rowBytes);
+                int k = 0;
+                for (int x = 0; x < width; x++)
                 {
-                    Put(row, ref k, Luma(pixels[3 * i], pixels[3 * i + 1], pixels[3 * i + 2]), bytesPerSample);
+                    long i = (long)y * width + x;
+                    if (greyscale)
+                    {
+                        Put(row, ref k, Luma(pixels[3 * i], pixels[3 * i + 1], pixels[3 * i + 2]), bytesPerSample);
+                    }
+                    else
+                    {
+                        Put(row, ref k, pixels[3 * i], bytesPerSample);
+                        Put(row, ref k, pixels[3 * i + 1], bytesPerSample);
+                        Put(row, ref k, pixels[3 * i + 2], bytesPerSample);
+                    }
+                    if (keepAlpha)
+                    {
+                        Put(row, ref k, alpha![i], bytesPerSample);
+                    }
                 }
-                else
-                {
-                    Put(row, ref k, pixels[3 * i], bytesPerSample);
-                    Put(row, ref k, pixels[3 * i + 1], bytesPerSample);
-                    Put(row, ref k, pixels[3 * i + 2], bytesPerSample);
-                }
-                if (keepAlpha)
-                {
-                    Put(row, ref k, alpha![i], bytesPerSample);
-                }
-            }
+            });
         });
-        PngWriter.Write(destination, image.Width, image.Height, type, bitDepth, samples);
     }
 
     /// <summary>One PNG sample: a byte, or two bytes big-endian for 16-bit.</summary>

@@ -38,6 +38,8 @@ public enum ImageRejectionRule
     /// libpng do not always tell the two apart).
     /// </summary>
     DamagedData,
+    /// <summary>Restoring the photo with the options asked for would need more memory than the engine's budget allows.</summary>
+    MemoryBudget,
 }
 
 /// <summary>An input image that is refused, with the rule it broke and the numbers in the message.</summary>

@@ -56,6 +56,57 @@ public sealed class PngWriterTests
         }
     }
 
+    [Theory]
+    [InlineData(1)] // one row per band: every row's Paeth reads the row kept from the band before
+    [InlineData(7)]
+    public void Rows_written_band_by_band_round_trip_exactly(int rowsPerBand)
+    {
+        const int width = 29, height = 41;
+        var samples = new byte[width * height * 3];
+        new Random(5).NextBytes(samples);
+        var bandsAsked = new List<(int First, int Count)>();
+        using var png = new MemoryStream();
+
+        PngWriter.Write(png, width, height, PngWriter.ColourType.Rgb, 8, (first, count, band) =>
+        {
+            bandsAsked.Add((first, count));
+            samples.AsSpan(first * width * 3, count * width * 3).CopyTo(band.Span);
+        }, bandBytes: rowsPerBand * width * 3);
+
+        Assert.Equal((height + rowsPerBand - 1) / rowsPerBand, bandsAsked.Count);
+        Assert.Equal(height, bandsAsked.Sum(b => b.Count));
+        using var decoded = Image.Load<Rgb24>(png.ToArray());
+        for (int i = 0; i < width * height; i++)
+        {
+            Assert.Equal(new Rgb24(samples[3 * i], samples[3 * i + 1], samples[3 * i + 2]), decoded[i % width, i / width]);
+        }
+    }
+
+    [Fact]
+    public void Large_compressed_data_is_cut_into_several_idat_chunks()
+    {
+        // Noise does not compress: 1.5 MB of samples give more than one 1 MiB IDAT chunk.
+        const int width = 1000, height = 500;
+        var samples = new byte[width * height * 3];
+        new Random(3).NextBytes(samples);
+        using var png = new MemoryStream();
+
+        PngWriter.Write(png, width, height, PngWriter.ColourType.Rgb, 8, samples);
+
+        var bytes = png.ToArray();
+        int idatChunks = 0;
+        for (int offset = 8; offset < bytes.Length;)
+        {
+            int length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(offset));
+            idatChunks += bytes.AsSpan(offset + 4, 4).SequenceEqual("IDAT"u8) ? 1 : 0;
+            Assert.True(length <= PngWriter.IdatChunkBytes);
+            offset += 12 + length;
+        }
+        Assert.True(idatChunks >= 2, $"{idatChunks} IDAT chunk(s)");
+        using var decoded = Image.Load<Rgb24>(bytes);
+        Assert.Equal(new Rgb24(samples[^3], samples[^2], samples[^1]), decoded[width - 1, height - 1]);
+    }
+
     [Fact]
     public void Sample_count_must_match_the_header()
     {

@@ -90,6 +90,10 @@ public sealed record EngineSettings
         {
             problems.Add("RequireGpu is set but Device is cpu: ask for device auto or cuda, or drop requireGpu.");
         }
+        if (MemoryBudgetBytes <= 0)
+        {
+            problems.Add($"MemoryBudgetBytes (a photo's peak memory, models included) must be positive, got {MemoryBudgetBytes}.");
+        }
         problems.AddRange(Cuda.Problems());
         try
         {
@@ -101,6 +105,19 @@ public sealed record EngineSettings
         }
         return problems;
     }
+
+    /// <summary>
+    /// Most memory one photo may make the process use at its peak, models included, as estimated from the photo's header
+    /// and the options before decoding (<see cref="PhotoMemoryEstimator"/>); a photo over it is refused with the numbers.
+    /// Default <see cref="DefaultMemoryBudgetBytes"/>.
+    /// </summary>
+    public long MemoryBudgetBytes { get; set; } = DefaultMemoryBudgetBytes;
+
+    /// <summary>
+    /// 3.5 GiB: the 4 GB machines the service runs on, less room for the host, and above every photo the product
+    /// promises (24 MP at s = 2 measured and estimated under 3 GB), so only what would not fit in 4 GB is refused.
+    /// </summary>
+    public const long DefaultMemoryBudgetBytes = 3584L << 20;
 
     /// <summary>Throws naming the first setting out of range, before any model is opened.</summary>
     public void Validate()

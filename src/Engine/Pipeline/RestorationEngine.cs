@@ -3,6 +3,7 @@ using CodeFormer.Engine.Detection;
 using CodeFormer.Engine.Geometry;
 using CodeFormer.Engine.Imaging;
 using CodeFormer.Engine.Restoration;
+using CodeFormer.Engine.Runtime;
 using CodeFormer.Engine.Upsampling;
 using Microsoft.Extensions.Logging;
 
@@ -57,6 +58,54 @@ public sealed class RestorationEngine : IDisposable
 
     /// <summary>Most faces per network call (the batcher's batch size).</summary>
     public int BatchSize => _batcher.MaxBatch;
+
+    /// <summary>
+    /// What the process held once this engine was ready — runtime and loaded models (the factory reads the resident set);
+    /// the base every photo's memory estimate adds to. Zero for engines built by hand unless the host sets it.
+    /// </summary>
+    public long BaselineResidentBytes { get; init; }
+
+    /// <summary>The network's working memory per face in a batch; CodeFormer's measured figure unless a host knows better.</summary>
+    public long NetworkBytesPerFace { get; init; } = EngineMemoryProfile.CodeFormerBytesPerFace;
+
+    public EngineMemoryProfile MemoryProfile => new(BaselineResidentBytes, FaceSize, _settings.BatchSize ?? EngineSettings.CpuBatchSize, NetworkBytesPerFace);
+
+    /// <summary>
+    /// The photo's estimated peak memory with these options, from its header alone (nothing is decoded); the faces are
+    /// bounded by <see cref="RestorationOptions.MaxFaces"/> or <see cref="PhotoMemoryEstimator.AssumedFaces"/>.
+    /// Throws <see cref="ImageRejectedException"/> for a header the decoder would refuse.
+    /// </summary>
+    public PhotoMemoryEstimate EstimateMemory(ReadOnlySpan<byte> photo, RestorationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var header = _decoder.Inspect(photo.ToArray(), _settings.Limits);
+        return EstimateMemory(header, photo.Length, options, FaceBound(options));
+    }
+
+    private PhotoMemoryEstimate EstimateMemory(ImageHeader header, long fileBytes, RestorationOptions options, int faces) =>
+        PhotoMemoryEstimator.Estimate(header, fileBytes, options, MemoryProfile, faces, _upsampler?.Scale ?? 2);
+
+    private static int FaceBound(RestorationOptions options) =>
+        options.InputIsAligned ? 1 : Math.Min(options.MaxFaces ?? PhotoMemoryEstimator.AssumedFaces, options.OnlyCenterFace ? 1 : int.MaxValue);
+
+    /// <summary>Refuses, naming the numbers, a photo whose estimate exceeds the budget.</summary>
+    private void EnforceBudget(ImageHeader header, long fileBytes, RestorationOptions options, int faces, string when)
+    {
+        var estimate = EstimateMemory(header, fileBytes, options, faces);
+        long budget = _settings.MemoryBudgetBytes;
+        if (estimate.TotalBytes <= budget)
+        {
+            return;
+        }
+        string hint = options.Upscale > 1 && EstimateMemory(header, fileBytes, options with { Upscale = 1 }, faces).TotalBytes <= budget
+            ? " It fits at s = 1."
+            : " A smaller photo would fit.";
+        throw new ImageRejectedException(ImageRejectionRule.MemoryBudget,
+            $"Image rejected (MemoryBudget): restoring this {header.Width}×{header.Height} photo at s = {options.Upscale} with {faces} face(s) " +
+            $"{when} would need about {PhotoMemoryEstimate.Mib(estimate.TotalBytes)} MiB (models {PhotoMemoryEstimate.Mib(estimate.EngineBytes)} MiB, " +
+            $"{estimate.LargestStage} {PhotoMemoryEstimate.Mib(estimate.PhotoBytes)} MiB), over the memory budget of {PhotoMemoryEstimate.Mib(budget)} MiB.{hint}");
+    }
+
 
     /// <summary>What the face batcher has done so far: batches, faces, network busy time, faces waiting now.</summary>
     public FaceBatcherStatistics Batching => _batcher.Statistics;
@@ -135,13 +184,20 @@ public sealed class RestorationEngine : IDisposable
         public async Task<RestorationResult> ExecuteAsync(byte[] bytes)
         {
             Report(RestorationStage.Decode, 0, "decoding");
+            // The memory budget is checked on the header, before a pixel is decoded.
+            var header = _timings.Measure(RestorationStage.Decode, () => engine._decoder.Inspect(bytes, engine._settings.Limits, cancellationToken));
+            _fileBytes = bytes.Length;
+            engine.EnforceBudget(header, _fileBytes, options, FaceBound(options), "(faces bounded before detection)");
             var decoded = _timings.Measure(RestorationStage.Decode, () => engine._decoder.Decode(bytes, engine._settings.Limits, cancellationToken));
+            bytes = null!;
             var format = options.OutputFormat ?? OutputFormat.FromSource(decoded.Format);
             bool greyscale = decoded.LooksGreyscale;
             return options.InputIsAligned
                 ? await RestoreAlignedAsync(decoded, format, greyscale).ConfigureAwait(false)
-                : await RestoreWholePhotoAsync(decoded, format, greyscale).ConfigureAwait(false);
+                : await RestoreWholePhotoAsync(decoded.Image, decoded.Header, format, greyscale).ConfigureAwait(false);
         }
+
+        private long _fileBytes;
 
         private async Task<RestorationResult> RestoreAlignedAsync(DecodedImage decoded, ImageFileFormat format, bool greyscale)
         {
@@ -151,12 +207,13 @@ public sealed class RestorationEngine : IDisposable
             var faceImages = options.IncludeFaceImages
                 ? new[] { new FaceImages(0, engine._encoder.Encode(aligned.Crop, ImageFileFormat.Png), engine._encoder.Encode(output, ImageFileFormat.Png)) }
                 : [];
-            return Finish(output, decoded, format, greyscale, [], faceImages, comparisonBefore: aligned.Crop);
+            return Finish(output, decoded.Header, format, greyscale, [], faceImages, comparisonBefore: aligned.Crop);
         }
 
-        private async Task<RestorationResult> RestoreWholePhotoAsync(DecodedImage decoded, ImageFileFormat format, bool greyscale)
+        // Takes the image and header apart rather than the DecodedImage, so that nothing holds the decoded photo once the
+        // canvas is made: at s > 1 its 12 bytes a pixel are free for the encode.
+        private async Task<RestorationResult> RestoreWholePhotoAsync(RgbImage original, ImageHeader header, ImageFileFormat format, bool greyscale)
         {
-            var original = decoded.Image;
             var work = _timings.Measure(RestorationStage.Decode, () => EnlargeSmallPhoto(original));
 
             Report(RestorationStage.Detect, 0.05, "detecting faces");
@@ -172,16 +229,29 @@ public sealed class RestorationEngine : IDisposable
                 work.Width,
                 work.Height));
 
+            if (faces.Count > FaceBound(options))
+            {
+                engine.EnforceBudget(header, _fileBytes, options, faces.Count, "(as many as were found)");
+            }
+
             Report(RestorationStage.Align, 0.15, $"aligning {faces.Count} face(s)");
             var aligned = _timings.Measure(RestorationStage.Align, () => faces.Select(f => engine._aligner.Align(work, f.Landmarks, _faceSize)).ToList());
 
             // The only wait of the photo: its faces join the batcher's queue, and this continues on the thread pool
             // when the last one is back. Everything after it runs while the network serves other photos.
             var restored = await RestoreFacesAsync(aligned.Select(a => a.Crop).ToList()).ConfigureAwait(false);
+            // The network's activations were freed; hand them back to the system before the canvas is made.
+            NativeHeap.Trim();
+
+            var reports = faces.Select((f, i) => ReportInPhotoPixels(i, f, aligned[i].ImageToFace, original, work)).ToList();
+            var comparisonBefore = options.IncludeComparison ? work : null;
 
             Report(RestorationStage.Background, 0.8, "upscaling the background");
             int canvasWidth = work.Width * options.Upscale, canvasHeight = work.Height * options.Upscale;
             var canvas = _timings.Measure(RestorationStage.Background, () => UpscaleBackground(original, work, canvasWidth, canvasHeight));
+            // From here the photo itself is needed only for the comparison: drop the references so its memory can go.
+            original = null!;
+            work = null!;
 
             Report(RestorationStage.Paste, 0.9, "pasting faces back");
             var toPaste = _timings.Measure(RestorationStage.Paste, () => restored.Select((face, i) =>
@@ -202,12 +272,30 @@ public sealed class RestorationEngine : IDisposable
                 FaceSize = _faceSize,
             }));
 
-            var reports = faces.Select((f, i) => ReportInPhotoPixels(i, f, aligned[i].ImageToFace, original, work)).ToList();
             var faceImages = options.IncludeFaceImages
                 ? aligned.Select((a, i) => new FaceImages(i, engine._encoder.Encode(a.Crop, ImageFileFormat.Png), engine._encoder.Encode(toPaste[i].RestoredFace, ImageFileFormat.Png))).ToList()
                 : [];
-            return Finish(canvas, decoded, format, greyscale, reports, faceImages, comparisonBefore: work);
+            aligned = null!;
+            restored = null!;
+            toPaste = null!;
+            ReleaseDeadPhotoMemory(canvas);
+            return Finish(canvas, header, format, greyscale, reports, faceImages, comparisonBefore);
         }
+
+        /// <summary>
+        /// Collects once before the encode when the photo is large: the decoded photo and the face crops are dead by now,
+        /// but the GC would otherwise keep them (hundreds of MB at 24 MP) while the encoder allocates its own buffers,
+        /// and the process peak is what a machine's memory limit sees. Small photos skip it (a collection costs ms).
+        /// </summary>
+        private static void ReleaseDeadPhotoMemory(RgbImage canvas)
+        {
+            if (canvas.Pixels.LongLength * sizeof(float) >= LargeCanvasBytes)
+            {
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
+            }
+        }
+
+        private const long LargeCanvasBytes = 64L << 20;
 
         /// <summary>
         /// Reference doc B.2: a photo whose short side is under 512 is first enlarged (bilinear) to a 512 short side.
@@ -256,7 +344,13 @@ public sealed class RestorationEngine : IDisposable
                 var upscaled = engine._upsampler!.Upscale(original, options.Upscale, cancellationToken);
                 return upscaled.Width == width && upscaled.Height == height ? upscaled : LanczosResizer.Resize(upscaled, width, height);
             }
-            return options.Upscale == 1 ? work.Clone() : ImageResizer.ResizeBilinear(work, width, height);
+            if (options.Upscale == 1)
+            {
+                // At s = 1 the faces are pasted straight into the working image, which nothing else reads afterwards
+                // (the reports are made, the crops cut); only the comparison needs it untouched.
+                return options.IncludeComparison ? work.Clone() : work;
+            }
+            return ImageResizer.ResizeBilinear(work, width, height);
         }
 
         /// <summary>
@@ -304,11 +398,11 @@ public sealed class RestorationEngine : IDisposable
             }
         }
 
-        private RestorationResult Finish(RgbImage output, DecodedImage decoded, ImageFileFormat format, bool greyscale,
-            IReadOnlyList<FaceReport> faces, IReadOnlyList<FaceImages> faceImages, RgbImage comparisonBefore)
+        private RestorationResult Finish(RgbImage output, ImageHeader decoded, ImageFileFormat format, bool greyscale,
+            IReadOnlyList<FaceReport> faces, IReadOnlyList<FaceImages> faceImages, RgbImage? comparisonBefore)
         {
             Report(RestorationStage.Encode, 0.95, "encoding");
-            var warnings = new List<string>(decoded.Header.Warnings);
+            var warnings = new List<string>(decoded.Warnings);
             if (!OutputFormat.CanHold(format, output.Width, output.Height))
             {
                 // Never a corrupt file: WebP's 14-bit sizes would wrap (16800 px decodes as 416 px). PNG holds any size.
@@ -322,8 +416,8 @@ public sealed class RestorationEngine : IDisposable
             int pngBitDepth = format == ImageFileFormat.Png && decoded.BitDepth == 16 ? 16 : 8;
             var bytes = _timings.Measure(RestorationStage.Encode, () => engine._encoder.Encode(output, format, options.JpegQuality,
                 greyscale && decoded.SourceIsGreyscaleFormat, pngBitDepth));
-            byte[]? comparison = options.IncludeComparison
-                ? _timings.Measure(RestorationStage.Encode, () => engine._encoder.Encode(SideBySide.Compose(comparisonBefore, output), ImageFileFormat.Png))
+            byte[]? comparison = options.IncludeComparison && comparisonBefore is not null
+                ? _timings.Measure(RestorationStage.Encode, () => SideBySide.EncodePng(comparisonBefore, output, engine._encoder))
                 : null;
             Report(RestorationStage.Encode, 1, "done");
             if (ImageEncoder.DropsAlpha(output, format))
@@ -334,7 +428,7 @@ public sealed class RestorationEngine : IDisposable
             {
                 warnings.Add("no face was found; the photo was only upscaled");
             }
-            return new RestorationResult(bytes, format, output.Width, output.Height, decoded.Image.Width, decoded.Image.Height,
+            return new RestorationResult(bytes, format, output.Width, output.Height, decoded.Width, decoded.Height,
                 greyscale, faces, _timings, faceImages, comparison, warnings);
         }
 

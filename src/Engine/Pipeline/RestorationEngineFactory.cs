@@ -58,7 +58,12 @@ public sealed class RestorationEngineFactory(ILogger<RestorationEngineFactory> l
                 upsampler = await OpenUpsamplerAsync(settings, cache, sessionOptions, notice, cancellationToken);
                 disposables.Insert(0, upsampler);
             }
-            return new RestorationEngine(restorer, detector, upsampler, settings, ownedResources: [sessionOptions], logger: logger);
+            return new RestorationEngine(restorer, detector, upsampler, settings, ownedResources: [sessionOptions], logger: logger)
+            {
+                // What the process holds once the models are open (runtime, weights, ONNX Runtime's prepacked copies):
+                // measured rather than guessed from file sizes, and the base of every photo's memory estimate.
+                BaselineResidentBytes = Environment.WorkingSet,
+            };
         }
         catch
         {

@@ -23,6 +23,58 @@ public sealed class ImageResizerTests
 
     private static float At(RgbImage image, int x, int y, int channel = 0) => image.Pixels[(y * image.Width + x) * 3 + channel];
 
+    /// <summary>
+    /// The resize works in bands of 64 output rows and resizes horizontally only the rows each band reads; taller
+    /// targets cross many band edges. Oracle: the whole horizontal pass, then the vertical one, in the same float
+    /// order (as the resizer did before banding), so the results must be identical, not just close.
+    /// </summary>
+    [Theory]
+    [InlineData(37, 70, 74, 140)] // s = 2, three bands
+    [InlineData(37, 300, 30, 131)] // shrinking: each band reads more than twice its rows
+    [InlineData(5, 64, 11, 129)] // one row past two whole bands
+    public void Banded_bilinear_resize_is_identical_to_the_whole_image_pass(int w, int h, int newW, int newH)
+    {
+        var src = Gray(w, h, (x, y) => (x * 37 + y * 11) % 256 + 0.25f);
+
+        var resized = ImageResizer.ResizeBilinear(src, newW, newH);
+
+        static (int, int, float)[] Taps(int size, int newSize) => Enumerable.Range(0, newSize).Select(d =>
+        {
+            float f = (float)((d + 0.5) * ((double)size / newSize) - 0.5);
+            int s0 = (int)MathF.Floor(f);
+            f -= s0;
+            if (s0 < 0) { s0 = 0; f = 0; }
+            if (s0 >= size - 1) { s0 = size - 1; f = 0; }
+            return (s0, Math.Min(s0 + 1, size - 1), f);
+        }).ToArray();
+        var xs = Taps(w, newW);
+        var ys = Taps(h, newH);
+        var rows = new float[h * newW * 3];
+        for (int y = 0; y < h; y++)
+        {
+            for (int x = 0; x < newW; x++)
+            {
+                for (int c = 0; c < 3; c++)
+                {
+                    float sum = 0;
+                    sum += src.Pixels[(y * w + xs[x].Item1) * 3 + c] * (1 - xs[x].Item3);
+                    sum += src.Pixels[(y * w + xs[x].Item2) * 3 + c] * xs[x].Item3;
+                    rows[(y * newW + x) * 3 + c] = sum;
+                }
+            }
+        }
+        for (int y = 0; y < newH; y++)
+        {
+            for (int i = 0; i < newW * 3; i++)
+            {
+                float value = 0;
+                value += rows[ys[y].Item1 * newW * 3 + i] * (1 - ys[y].Item3);
+                value += rows[ys[y].Item2 * newW * 3 + i] * ys[y].Item3;
+                Assert.Equal(value, resized.Pixels[y * newW * 3 + i]);
+            }
+        }
+    }
+
     [Theory]
     [InlineData(10, 7, 3, 5)]
     [InlineData(10, 7, 23, 1)]

@@ -1,0 +1,162 @@
+using System.Globalization;
+
+namespace CodeFormer.Engine.Pipeline;
+
+/// <summary>
+/// The peak memory of restoring one photo, estimated from its header and the options before anything is decoded, by
+/// stage: the engine's resident models plus the largest of what each stage holds at once. Every term is a buffer
+/// the pipeline really allocates (float RGB is 12 bytes a pixel, alpha 4 more); <see cref="Slack"/> covers what the
+/// garbage collector has not yet given back between stages. Checked against <c>bench memory</c> (docs/benchmarks.md)
+/// and <c>PhotoMemoryEstimatorTests</c>.
+/// </summary>
+public sealed record PhotoMemoryEstimate(
+    long EngineBytes,
+    long DecodeBytes,
+    long DetectAndRestoreBytes,
+    long BackgroundBytes,
+    long EncodeBytes)
+{
+    /// <summary>The stages do not overlap: the peak is the engine plus the largest stage.</summary>
+    public long PhotoBytes => Math.Max(Math.Max(DecodeBytes, DetectAndRestoreBytes), Math.Max(BackgroundBytes, EncodeBytes));
+
+    public long TotalBytes => EngineBytes + PhotoBytes;
+
+    public string LargestStage =>
+        PhotoBytes == DecodeBytes ? "decoding"
+        : PhotoBytes == DetectAndRestoreBytes ? "detecting and restoring faces"
+        : PhotoBytes == BackgroundBytes ? "upscaling the background and pasting faces"
+        : "encoding the result";
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"{Mib(TotalBytes)} MiB = engine {Mib(EngineBytes)} + largest stage {Mib(PhotoBytes)} ({LargestStage}); " +
+        $"decode {Mib(DecodeBytes)}, detect+restore {Mib(DetectAndRestoreBytes)}, background+paste {Mib(BackgroundBytes)}, encode {Mib(EncodeBytes)} MiB");
+
+    internal static string Mib(long bytes) => (bytes >> 20).ToString("N0", CultureInfo.InvariantCulture);
+}
+
+/// <summary>What the estimate needs to know about the engine that will run the photo.</summary>
+/// <param name="ResidentBytes">What the process holds with the engine ready (runtime and loaded models), before any photo.</param>
+/// <param name="FaceSize">Side of the aligned faces (512 for CodeFormer).</param>
+/// <param name="BatchSize">Faces per network call.</param>
+/// <param name="NetworkBytesPerFace">Working memory of one network call per face in the batch, at <paramref name="FaceSize"/>.</param>
+public sealed record EngineMemoryProfile(long ResidentBytes, int FaceSize, int BatchSize, long NetworkBytesPerFace)
+{
+    /// <summary>
+    /// CodeFormer's working memory for one 512² face per call on the CPU provider without the memory arena: measured
+    /// 511–591 MiB by <c>bench memory</c> (peak resident while restoring minus just before, 24 MP Solvay), rounded up.
+    /// </summary>
+    public const long CodeFormerBytesPerFace = 640L << 20;
+}
+
+/// <summary>The estimator itself: pure arithmetic on the header, the options and the engine's profile.</summary>
+public static class PhotoMemoryEstimator
+{
+    /// <summary>
+    /// Faces assumed before detection when the options set no <see cref="RestorationOptions.MaxFaces"/>: the estimate is
+    /// made again with the real count once faces are found (crowds cost 3 crops of 3 MiB a face at 512²).
+    /// </summary>
+    public const int AssumedFaces = 32;
+
+    /// <summary>
+    /// Allowance for what the garbage collector still holds between stages (arrays dead but not yet collected) and for
+    /// the runtime's own growth: 15 % of each stage, at least 16 MiB. Set from the measured peaks (bench and tests).
+    /// </summary>
+    private const double Slack = 0.15;
+    private const long MinimumSlack = 16L << 20;
+
+    private const int FloatRgb = 12;
+    private const int FloatAlpha = 4;
+
+    /// <summary>The reference's enlargement of small photos: short side below 512 becomes 512 (RestorationEngine.MinimumShortSide).</summary>
+    public static (int Width, int Height) WorkingSize(int width, int height)
+    {
+        int shortSide = Math.Min(width, height);
+        if (shortSide >= RestorationEngine.MinimumShortSide)
+        {
+            return (width, height);
+        }
+        double f = (double)RestorationEngine.MinimumShortSide / shortSide;
+        return ((int)Math.Round(width * f), (int)Math.Round(height * f));
+    }
+
+    /// <param name="fileBytes">Size of the encoded input.</param>
+    /// <param name="faces">Faces to restore: the number found, or a bound before detection.</param>
+    /// <param name="upsamplerScale">The background model's own scale (2 for x2plus), when background upsampling is on.</param>
+    public static PhotoMemoryEstimate Estimate(ImageHeader header, long fileBytes, RestorationOptions options, EngineMemoryProfile engine, int faces, int upsamplerScale = 2)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(engine);
+        int s = options.Upscale;
+        long input = header.PixelCount;
+        long pixelBytes = FloatRgb + (header.HasAlpha ? FloatAlpha : 0);
+        long original = input * pixelBytes;
+        var (workWidth, workHeight) = WorkingSize(header.Width, header.Height);
+        long work = (long)workWidth * workHeight;
+        long enlargedCopy = work == input ? 0 : work * pixelBytes;
+        long output = options.InputIsAligned ? (long)engine.FaceSize * engine.FaceSize : work * s * s;
+        // At s = 1 the faces are pasted into the working image itself unless something else still needs it.
+        bool pastesInPlace = s == 1 && !options.IncludeComparison && !options.BackgroundUpsample && !options.InputIsAligned;
+        long canvas = pastesInPlace ? 0 : output * pixelBytes;
+        long face = (long)FloatRgb * engine.FaceSize * engine.FaceSize;
+
+        // Decode: the bytes (the caller's and the engine's copy), the decoder's pixels (4 bytes a pixel, 8 for 16-bit;
+        // a second copy while EXIF orientation is applied), the JPEG decoder's coefficient planes, and the float image.
+        long decoderPixels = input * (header.BitDepth == 16 ? 8 : 4) * (header.ExifOrientation == 1 ? 1 : 2);
+        long jpegPlanes = header.Format == ImageFileFormat.Jpeg ? input * 6 : 0;
+        long decode = 2 * fileBytes + decoderPixels + jpegPlanes + original;
+
+        // Detect and restore: the photo (and its enlarged copy), three face-sized crops per face (aligned, restored,
+        // prepared), the network's working memory, the detector's 640-side input.
+        long facesHeld = faces * 3 * face;
+        long network = engine.BatchSize * engine.NetworkBytesPerFace * engine.FaceSize / 512 * engine.FaceSize / 512;
+        // The detector's input: the photo at a 640 short side, resized and then laid out as planes (two copies).
+        long detectorInput = 2L * FloatRgb * 640 * 640 * Math.Max(header.Width, header.Height) / Math.Max(1, Math.Min(header.Width, header.Height));
+        // The detector's own working memory (YuNet at a 640 short side): the bench's resident set rose 86–94 MiB while
+        // detecting on 24 MP, of which ~14 MiB is the input above.
+        long detector = (80L << 20) * Math.Max(header.Width, header.Height) / Math.Max(1, Math.Min(header.Width, header.Height)) * 2 / 3;
+        long restore = original + enlargedCopy + facesHeld + Math.Max(network, detectorInput + detector);
+
+        // Background and paste: the photo, the canvas, the faces; Real-ESRGAN adds its planar input and padded copy,
+        // its own-scale output, and a tile's working memory; face upsampling adds each face at s× its side.
+        long background = original + enlargedCopy + canvas + facesHeld;
+        if (options.BackgroundUpsample)
+        {
+            long upscaled = input * upsamplerScale * upsamplerScale * pixelBytes;
+            // RRDBNet's largest tensors are its last 64-channel feature maps at the tile's output size; three of them
+            // live at once. Derived from the graph, not measured (no Real-ESRGAN weights could be used here).
+            long tileSide = (long)RealEsrganTile * upsamplerScale;
+            long tile = 3 * 64 * 4 * tileSide * tileSide;
+            background += 2 * input * FloatRgb + (s == upsamplerScale ? 0 : upscaled) + tile;
+        }
+        if (options.FaceUpsample)
+        {
+            background += faces * face * s * s;
+        }
+
+        // Encode: the canvas and the encoder's buffers. PNG is written band by band; JPEG and WebP go through an
+        // 8-bit image of the whole output. The encoded bytes are held twice (stream, then array) at ~1 byte a pixel
+        // for JPEG/WebP and up to the raw size for PNG. The before/after comparison is composed and encoded as well.
+        var format = options.OutputFormat ?? header.Format;
+        bool sixteenBit = format == ImageFileFormat.Png && header.BitDepth == 16;
+        long encoded = format == ImageFileFormat.Png ? output * 3 * (sixteenBit ? 2 : 1) : output;
+        // ImageSharp's JPEG/WebP path measured about 8 bytes an output pixel over the canvas (its 3-byte image plus the
+        // encoder's own buffers), not the 3–4 its image alone would suggest.
+        // PNG, although written band by band, measured about 2 bytes an output pixel over the canvas (6.2 MP at s = 2).
+        long encoderImage = format == ImageFileFormat.Png ? output * 2 : output * 8;
+        long encode = (pastesInPlace ? original : canvas) + encoderImage + 2 * encoded;
+        if (options.IncludeComparison)
+        {
+            encode += ComparisonBytes(work, output);
+        }
+
+        long Slacked(long bytes) => bytes + Math.Max(MinimumSlack, (long)(bytes * Slack));
+        return new PhotoMemoryEstimate(engine.ResidentBytes, Slacked(decode), Slacked(restore), Slacked(background), Slacked(encode));
+    }
+
+    /// <summary>Real-ESRGAN's tile with its padding (400 + 2·40).</summary>
+    private const int RealEsrganTile = 480;
+
+    /// <summary>The before/after PNG: composed band by band from the photo and the output, so only its encoded bytes.</summary>
+    private static long ComparisonBytes(long work, long output) => 2 * 3 * (work + output);
+}
