@@ -16,6 +16,8 @@ internal static class BenchCommand
                   codeformer-bench pipeline --model m.onnx --detector-model d.onnx [--iterations N] photo...
                   codeformer-bench memory   --model m.onnx --detector-model d.onnx --photo p [--megapixels 24] [--upscale 1]
                   codeformer-bench gemm     [--size 2048]
+                  codeformer-bench worker   --detector-model d.onnx --one-face p --many-faces p [--device-ms 25] [--batch 8] [--concurrency 1,4,16] [--photos 16]
+                  codeformer-bench device-check --detector-model d.onnx --photos p1,p2 --out results.json [--batches 1,4,8,16] [--iterations 5]
                 """);
             return args.Length == 0 ? 2 : 0;
         }
@@ -27,6 +29,8 @@ internal static class BenchCommand
             "pipeline" => PipelineBenchmark.Run(options),
             "memory" => MemoryBenchmark.Run(options),
             "gemm" => GemmFloor.Run(options),
+            "worker" => WorkerBenchmark.Run(options),
+            "device-check" => DeviceCheck.Run(options),
             _ => throw new ArgumentException($"Unknown benchmark '{args[0]}'."),
         };
     }

@@ -36,7 +36,7 @@ internal static class PipelineBenchmark
         return 0;
     }
 
-    public static RestorationEngine CreateEngine(BenchArguments args) => RestorationEngineFactory.CreateAsync(new EngineSettings
+    public static RestorationEngine CreateEngine(BenchArguments args) => RestorationEngineFactory.WithoutLogging().CreateAsync(new EngineSettings
     {
         Device = ExecutionDevice.Cpu,
         ModelPath = args.Required("model"),

@@ -1,5 +1,6 @@
 using CodeFormer.Engine.Imaging;
 using CodeFormer.Engine.Models;
+using CodeFormer.Engine.Pipeline;
 using CodeFormer.Network.Checkpoints;
 using CodeFormer.Network.Weights;
 using Microsoft.ML.OnnxRuntime;
@@ -49,5 +50,5 @@ internal static class CommandErrors
     public static bool IsUserFacing(Exception ex) => ex is ArgumentException or IOException or UnauthorizedAccessException
         or InvalidDataException or NotSupportedException or InvalidOperationException
         or InvalidWeightsException or CheckpointFormatException or ImageRejectedException
-        or ModelUnavailableException or ModelIntegrityException or OnnxRuntimeException;
+        or ModelUnavailableException or ModelIntegrityException or OnnxRuntimeException or RestorationException;
 }

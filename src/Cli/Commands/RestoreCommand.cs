@@ -75,7 +75,9 @@ internal static class RestoreCommand
                 NeedsDetector = !options.InputIsAligned,
                 NeedsBackgroundModel = options.BackgroundUpsample,
             };
-            using var engine = await RestorationEngineFactory.CreateAsync(engineSettings, Console.Error.WriteLine, cancellationToken: cancellationToken);
+            using var http = new HttpClient();
+            var factory = new RestorationEngineFactory(new StderrLogger<RestorationEngineFactory>(), http);
+            using var engine = await factory.CreateAsync(engineSettings, cancellationToken);
             var writer = new ResultWriter(result.GetValue(output)!.FullName);
             var outcomes = await new BatchRunner(engine, writer, AnsiConsole.Console).RunAsync(files, options, cancellationToken);
             SummaryTable.Render(AnsiConsole.Console, outcomes, writer.OutputRoot, Console.Error);

@@ -56,8 +56,10 @@ internal sealed class BatchRunner(RestorationEngine engine, ResultWriter writer,
     }
 
     /// <summary>The failure as the summary shows it: a refused image always names the rule it broke.</summary>
-    internal static string Describe(Exception ex) =>
-        ex is ImageRejectedException rejected && !ex.Message.Contains($"({rejected.Rule})", StringComparison.Ordinal)
-            ? $"rejected ({rejected.Rule}): {ex.Message}"
-            : ex.Message;
+    internal static string Describe(Exception ex) => ex switch
+    {
+        PhotoRefusedException { Rule: { } rule } when !ex.Message.Contains($"({rule})", StringComparison.Ordinal) => $"rejected ({rule}): {ex.Message}",
+        ImageRejectedException rejected when !ex.Message.Contains($"({rejected.Rule})", StringComparison.Ordinal) => $"rejected ({rejected.Rule}): {ex.Message}",
+        _ => ex.Message,
+    };
 }

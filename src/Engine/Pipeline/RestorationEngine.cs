@@ -4,14 +4,21 @@ using CodeFormer.Engine.Geometry;
 using CodeFormer.Engine.Imaging;
 using CodeFormer.Engine.Restoration;
 using CodeFormer.Engine.Upsampling;
+using Microsoft.Extensions.Logging;
 
 namespace CodeFormer.Engine.Pipeline;
 
 /// <summary>
 /// The whole-photo pipeline, bytes in to bytes out: decode → (enlarge small photos) → detect → align to
-/// FFHQ-512 → restore all faces in batches → upscale the background → paste back → encode.
-/// One engine serves many photos; it owns the models handed to it. Thread-safety: one photo at a time
-/// per engine (hosts that want parallel photos create several engines or serialise calls).
+/// FFHQ-512 → restore the faces → upscale the background → paste back → encode.
+/// <para>
+/// One engine per process serves every photo in flight: each call keeps its own state (a <c>PhotoRun</c>), the CPU
+/// stages run on the thread pool, and the faces of all photos meet in one <see cref="FaceBatcher"/>, which runs them
+/// through the network in shared batches up to the batch size. Call <see cref="RestoreAsync"/> concurrently; results
+/// are the same bytes as one photo at a time. The engine owns the models handed to it.
+/// </para>
+/// Failures: <see cref="PhotoRefusedException"/> (the photo or request), <see cref="ModelFaultException"/> (the
+/// engine, model or runtime), <see cref="OperationCanceledException"/> (the caller's token).
 /// </summary>
 public sealed class RestorationEngine : IDisposable
 {
@@ -26,16 +33,13 @@ public sealed class RestorationEngine : IDisposable
     private readonly ImageEncoder _encoder = new();
     private readonly FaceAligner _aligner = new();
     private readonly FacePaster _paster;
-    private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+    private readonly FaceBatcher _batcher;
     private readonly IReadOnlyList<IDisposable> _ownedResources;
-    // Face batches in and out of the network, grown on demand and reused across batches and photos.
-    private float[] _inputBuffer = [];
-    private float[] _outputBuffer = [];
 
     /// <param name="maskProvider">Optional face-parsing mask combined with the square feather mask (reference ParseNet); none ships.</param>
     /// <param name="ownedResources">Disposed with the engine after the models (e.g. the SessionOptions the sessions were made with).</param>
     public RestorationEngine(IFaceRestorer restorer, IFaceDetector? detector, RealEsrganUpsampler? upsampler, EngineSettings settings,
-        IFaceMaskProvider? maskProvider = null, IReadOnlyList<IDisposable>? ownedResources = null)
+        IFaceMaskProvider? maskProvider = null, IReadOnlyList<IDisposable>? ownedResources = null, ILogger? logger = null)
     {
         settings.Validate();
         _restorer = restorer;
@@ -44,45 +48,71 @@ public sealed class RestorationEngine : IDisposable
         _settings = settings;
         _paster = new FacePaster(maskProvider);
         _ownedResources = ownedResources ?? [];
+        // The factory fixes the batch size for its device; an engine built by hand without one batches as on CPU.
+        _batcher = new FaceBatcher(restorer, settings.BatchSize ?? EngineSettings.CpuBatchSize, logger);
     }
-
-    // Only called while _oneAtATime is held, so the buffers are never shared between photos in flight.
-    private float[] InputBuffer(int length) => _inputBuffer.Length >= length ? _inputBuffer : _inputBuffer = new float[length];
-
-    private float[] OutputBuffer(int length) => _outputBuffer.Length >= length ? _outputBuffer : _outputBuffer = new float[length];
 
     /// <summary>Side of the aligned faces the restoration model works on.</summary>
     public int FaceSize => _restorer.FaceSize;
 
-    public Task<RestorationResult> RestoreAsync(ReadOnlyMemory<byte> photo, RestorationOptions options, IProgress<RestorationProgress>? progress = null, CancellationToken cancellationToken = default)
-        => Task.Run(() => Restore(photo.Span, options, progress, cancellationToken), cancellationToken);
+    /// <summary>Most faces per network call (the batcher's batch size).</summary>
+    public int BatchSize => _batcher.MaxBatch;
 
-    public RestorationResult Restore(ReadOnlySpan<byte> photo, RestorationOptions options, IProgress<RestorationProgress>? progress = null, CancellationToken cancellationToken = default)
+    /// <summary>What the face batcher has done so far: batches, faces, network busy time, faces waiting now.</summary>
+    public FaceBatcherStatistics Batching => _batcher.Statistics;
+
+    /// <summary>
+    /// Restores one photo. Safe to call concurrently: photos in flight share network batches. Throws
+    /// <see cref="PhotoRefusedException"/>, <see cref="ModelFaultException"/> or <see cref="OperationCanceledException"/>.
+    /// </summary>
+    public async Task<RestorationResult> RestoreAsync(ReadOnlyMemory<byte> photo, RestorationOptions options, IProgress<RestorationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        options.Validate();
+        ArgumentNullException.ThrowIfNull(options);
+        Refuse(options);
+        cancellationToken.ThrowIfCancellationRequested();
+        byte[] bytes = photo.ToArray();
+        try
+        {
+            // Off the caller's thread at once: decoding and detection take hundreds of milliseconds of CPU.
+            return await Task.Run(() => new PhotoRun(this, options, progress, cancellationToken).ExecuteAsync(bytes), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not (OperationCanceledException or RestorationException or ObjectDisposedException))
+        {
+            throw ex is ImageRejectedException rejected
+                ? new PhotoRefusedException(rejected.Message, rejected.Rule, rejected)
+                : new ModelFaultException($"Restoring the photo failed: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Blocking form of <see cref="RestoreAsync"/> for scripts, benchmarks and tests.</summary>
+    public RestorationResult Restore(ReadOnlySpan<byte> photo, RestorationOptions options, IProgress<RestorationProgress>? progress = null, CancellationToken cancellationToken = default)
+        => RestoreAsync(photo.ToArray(), options, progress, cancellationToken).GetAwaiter().GetResult();
+
+    /// <summary>A request this engine cannot serve is refused before any work, naming the problem.</summary>
+    private void Refuse(RestorationOptions options)
+    {
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new PhotoRefusedException(ex.Message, innerException: ex);
+        }
         if (!options.InputIsAligned && _detector is null)
         {
-            throw new InvalidOperationException("This engine was created without a face detector; only aligned inputs can be restored.");
+            throw new PhotoRefusedException("This engine was created without a face detector; only aligned inputs can be restored.");
         }
         if ((options.BackgroundUpsample || options.FaceUpsample) && _upsampler is null)
         {
-            throw new InvalidOperationException("Background or face upsampling was asked for, but this engine has no Real-ESRGAN model.");
-        }
-
-        _oneAtATime.Wait(cancellationToken);
-        try
-        {
-            var run = new PhotoRun(this, options, progress, cancellationToken);
-            return run.Execute(photo);
-        }
-        finally
-        {
-            _oneAtATime.Release();
+            throw new PhotoRefusedException("Background or face upsampling was asked for, but this engine has no Real-ESRGAN model.");
         }
     }
 
     public void Dispose()
     {
+        // The batcher first: it finishes the batch on the device and fails the faces still waiting.
+        _batcher.Dispose();
         _restorer.Dispose();
         _detector?.Dispose();
         _upsampler?.Dispose();
@@ -90,7 +120,6 @@ public sealed class RestorationEngine : IDisposable
         {
             resource.Dispose();
         }
-        _oneAtATime.Dispose();
     }
 
     /// <summary>The state of one photo's trip through the pipeline.</summary>
@@ -99,22 +128,21 @@ public sealed class RestorationEngine : IDisposable
         private readonly StageTimings _timings = new();
         private readonly int _faceSize = engine._restorer.FaceSize;
 
-        public RestorationResult Execute(ReadOnlySpan<byte> photo)
+        public async Task<RestorationResult> ExecuteAsync(byte[] bytes)
         {
             Report(RestorationStage.Decode, 0, "decoding");
-            byte[] bytes = photo.ToArray();
             var decoded = _timings.Measure(RestorationStage.Decode, () => engine._decoder.Decode(bytes, engine._settings.Limits, cancellationToken));
             var format = options.OutputFormat ?? OutputFormat.FromSource(decoded.Format);
             bool greyscale = decoded.LooksGreyscale;
             return options.InputIsAligned
-                ? RestoreAligned(decoded, format, greyscale)
-                : RestoreWholePhoto(decoded, format, greyscale);
+                ? await RestoreAlignedAsync(decoded, format, greyscale).ConfigureAwait(false)
+                : await RestoreWholePhotoAsync(decoded, format, greyscale).ConfigureAwait(false);
         }
 
-        private RestorationResult RestoreAligned(DecodedImage decoded, ImageFileFormat format, bool greyscale)
+        private async Task<RestorationResult> RestoreAlignedAsync(DecodedImage decoded, ImageFileFormat format, bool greyscale)
         {
             var aligned = _timings.Measure(RestorationStage.Align, () => engine._aligner.FromAlignedInput(decoded.Image, _faceSize));
-            var restored = RestoreFaces([aligned.Crop])[0];
+            var restored = (await RestoreFacesAsync([aligned.Crop]).ConfigureAwait(false))[0];
             var output = _timings.Measure(RestorationStage.Paste, () => GreyscaleFaces.PrepareRestoredFace(restored, greyscale, aligned.Crop));
             var faceImages = options.IncludeFaceImages
                 ? new[] { new FaceImages(0, engine._encoder.Encode(aligned.Crop, ImageFileFormat.Png), engine._encoder.Encode(output, ImageFileFormat.Png)) }
@@ -122,7 +150,7 @@ public sealed class RestorationEngine : IDisposable
             return Finish(output, decoded, format, greyscale, [], faceImages, comparisonBefore: aligned.Crop);
         }
 
-        private RestorationResult RestoreWholePhoto(DecodedImage decoded, ImageFileFormat format, bool greyscale)
+        private async Task<RestorationResult> RestoreWholePhotoAsync(DecodedImage decoded, ImageFileFormat format, bool greyscale)
         {
             var original = decoded.Image;
             var work = _timings.Measure(RestorationStage.Decode, () => EnlargeSmallPhoto(original));
@@ -143,7 +171,9 @@ public sealed class RestorationEngine : IDisposable
             Report(RestorationStage.Align, 0.15, $"aligning {faces.Count} face(s)");
             var aligned = _timings.Measure(RestorationStage.Align, () => faces.Select(f => engine._aligner.Align(work, f.Landmarks, _faceSize)).ToList());
 
-            var restored = RestoreFaces(aligned.Select(a => a.Crop).ToList());
+            // The only wait of the photo: its faces join the batcher's queue, and this continues on the thread pool
+            // when the last one is back. Everything after it runs while the network serves other photos.
+            var restored = await RestoreFacesAsync(aligned.Select(a => a.Crop).ToList()).ConfigureAwait(false);
 
             Report(RestorationStage.Background, 0.8, "upscaling the background");
             int canvasWidth = work.Width * options.Upscale, canvasHeight = work.Height * options.Upscale;
@@ -225,34 +255,49 @@ public sealed class RestorationEngine : IDisposable
             return options.Upscale == 1 ? work.Clone() : ImageResizer.ResizeBilinear(work, width, height);
         }
 
-        /// <summary>All faces of the photo through the network in batches of the configured size.</summary>
-        private List<RgbImage> RestoreFaces(IReadOnlyList<RgbImage> crops)
+        /// <summary>
+        /// The photo's faces through the shared batcher. At most two batches' worth of its faces wait at a time, so a
+        /// 29-face photo does not stand in front of every 1-face photo that arrives after it; each face is packed into
+        /// the network's layout here (on this photo's thread) and unpacked when it comes back.
+        /// </summary>
+        private async Task<List<RgbImage>> RestoreFacesAsync(IReadOnlyList<RgbImage> crops)
         {
-            var restored = new List<RgbImage>(crops.Count);
-            // The factory fixes the batch size for its device; an engine built by hand without one batches as on CPU.
-            int batchSize = engine._settings.BatchSize ?? EngineSettings.CpuBatchSize;
-            int plane = 3 * _faceSize * _faceSize;
-            for (int start = 0; start < crops.Count; start += batchSize)
+            var batcher = engine._batcher;
+            var restored = new RgbImage[crops.Count];
+            if (crops.Count == 0)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                int count = Math.Min(batchSize, crops.Count - start);
-                Report(RestorationStage.Restore, 0.2 + 0.6 * start / crops.Count, $"restoring faces {start + 1}–{start + count} of {crops.Count}");
-                // The network reads and writes these engine-owned buffers in place (the session wraps them as
-                // OrtValues without copying), so a photo allocates no tensor memory per batch.
-                var input = engine.InputBuffer(batchSize * plane);
-                var output = engine.OutputBuffer(batchSize * plane);
-                var batch = crops.Skip(start).Take(count).ToList();
-                _timings.Measure(RestorationStage.Align, () => FaceTensorLayout.Pack(batch, input));
-                _timings.Measure(RestorationStage.Restore, () => engine._restorer.Restore(input.AsSpan(0, count * plane), count, options.Fidelity, output.AsSpan(0, count * plane), cancellationToken));
-                _timings.Measure(RestorationStage.Paste, () =>
-                {
-                    for (int i = 0; i < count; i++)
-                    {
-                        restored.Add(FaceTensorLayout.Unpack(output, i, _faceSize));
-                    }
-                });
+                return [];
             }
-            return restored;
+            Report(RestorationStage.Restore, 0.2, $"restoring {crops.Count} face(s)");
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            // Not disposed: faces still on the device after a cancellation release it later (it holds no wait handle).
+            var window = new SemaphoreSlim(Math.Max(2, 2 * batcher.MaxBatch));
+            var pending = new List<Task>(crops.Count);
+            for (int i = 0; i < crops.Count; i++)
+            {
+                await window.WaitAsync(cancellationToken).ConfigureAwait(false);
+                int index = i;
+                var face = new float[batcher.FaceLength];
+                FaceTensorLayout.Pack([crops[index]], face);
+                pending.Add(RestoreOneAsync(face, index));
+            }
+            await Task.WhenAll(pending).ConfigureAwait(false);
+            // Wall time of the photo's wait for its faces (packing and unpacking included): what the network costs this photo.
+            _timings.Add(RestorationStage.Restore, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            return [.. restored];
+
+            async Task RestoreOneAsync(float[] face, int index)
+            {
+                try
+                {
+                    var output = await batcher.RestoreAsync(face, options.Fidelity, cancellationToken).ConfigureAwait(false);
+                    restored[index] = FaceTensorLayout.Unpack(output, 0, _faceSize);
+                }
+                finally
+                {
+                    window.Release();
+                }
+            }
         }
 
         private RestorationResult Finish(RgbImage output, DecodedImage decoded, ImageFileFormat format, bool greyscale,

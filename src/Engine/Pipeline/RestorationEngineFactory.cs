@@ -6,6 +6,8 @@ using CodeFormer.Engine.Upsampling;
 using CodeFormer.Network.Architecture;
 using CodeFormer.Network.Checkpoints;
 using CodeFormer.Network.RealEsrgan;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.ML.OnnxRuntime;
 
 namespace CodeFormer.Engine.Pipeline;
@@ -14,22 +16,33 @@ namespace CodeFormer.Engine.Pipeline;
 /// Builds a <see cref="RestorationEngine"/> from settings: picks the execution provider, resolves every model
 /// (explicit paths first, then the verified cache, downloading unless offline), converts the official
 /// CodeFormer and Real-ESRGAN checkpoints to ONNX on first use (once: the cache keeps the result), and opens the sessions.
+/// Hosts get it from DI (<see cref="Hosting.EngineServiceCollectionExtensions.AddRestorationEngine"/>) with their
+/// <see cref="ILogger"/> and an <see cref="HttpClient"/> from the client factory; the CLI builds one with its own.
 /// </summary>
-public static class RestorationEngineFactory
+public sealed class RestorationEngineFactory(ILogger<RestorationEngineFactory> logger, HttpClient http)
 {
-    public static async Task<RestorationEngine> CreateAsync(EngineSettings settings, Action<string>? notice = null, HttpClient? http = null, CancellationToken cancellationToken = default)
+    /// <summary>A factory that logs nowhere, with its own HttpClient (tests, scripts).</summary>
+    public static RestorationEngineFactory WithoutLogging() => new(NullLogger<RestorationEngineFactory>.Instance, new HttpClient());
+
+    /// <exception cref="GpuUnavailableException">CUDA was required (device cuda or requireGpu) and cannot be used; the reason is in the message.</exception>
+    public async Task<RestorationEngine> CreateAsync(EngineSettings settings, CancellationToken cancellationToken = default)
     {
-        notice ??= _ => { };
-        var sessionOptions = SessionOptionsFactory.Create(settings.Device, settings.IntraOpThreads, out var provider);
-        bool gpu = provider == SessionOptionsFactory.CudaProvider;
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        Action<string> notice = message => logger.LogInformation("{Notice}", message);
+        var sessionOptions = SessionOptionsFactory.Create(settings, out var provider);
+        if (provider.FallbackReason is { } reason)
+        {
+            logger.LogWarning("CUDA is not usable ({Reason}); running on the CPU, which takes seconds to minutes per photo", reason);
+        }
         // Fix the batch size for the device now, so the session's batch limit and the engine's batches agree.
-        settings = settings with { BatchSize = settings.BatchSizeFor(gpu) };
-        notice($"execution provider: {provider}; {settings.BatchSize} face(s) per network call");
+        settings = settings with { BatchSize = settings.BatchSizeFor(provider.IsGpu) };
+        notice($"execution provider: {provider.Description}; up to {settings.BatchSize} face(s) per network call");
         var disposables = new List<IDisposable> { sessionOptions };
         try
         {
-            var cache = new ModelCache(settings.ModelsDirectory, settings.Offline ? null : new ModelDownloader(http ?? new HttpClient(), notice));
-            var restorer = await OpenRestorerAsync(settings, cache, sessionOptions, notice, cancellationToken);
+            var cache = new ModelCache(settings.ModelsDirectory, settings.Offline ? null : new ModelDownloader(http, notice));
+            var restorer = await OpenRestorerAsync(settings, provider, cache, sessionOptions, notice, cancellationToken);
             disposables.Insert(0, restorer);
             IFaceDetector? detector = null;
             if (settings.NeedsDetector)
@@ -45,7 +58,7 @@ public static class RestorationEngineFactory
                 upsampler = await OpenUpsamplerAsync(settings, cache, sessionOptions, notice, cancellationToken);
                 disposables.Insert(0, upsampler);
             }
-            return new RestorationEngine(restorer, detector, upsampler, settings, ownedResources: [sessionOptions]);
+            return new RestorationEngine(restorer, detector, upsampler, settings, ownedResources: [sessionOptions], logger: logger);
         }
         catch
         {
@@ -57,12 +70,31 @@ public static class RestorationEngineFactory
         }
     }
 
-    private static async Task<IFaceRestorer> OpenRestorerAsync(EngineSettings settings, ModelCache cache, SessionOptions sessionOptions, Action<string> notice, CancellationToken cancellationToken)
+    private async Task<IFaceRestorer> OpenRestorerAsync(EngineSettings settings, ExecutionProviderChoice provider, ModelCache cache, SessionOptions sessionOptions,
+        Action<string> notice, CancellationToken cancellationToken)
     {
+        bool fp16 = settings.Precision == ModelPrecision.Fp16;
+        // The FP16 conversion of a checkpoint lives beside the FP32 one ("codeformer.fp16.onnx"), stamped the same way.
         var onnxPath = await ResolveOnnxAsync(settings.ModelPath, ModelRegistry.CodeFormer, "CodeFormer", cache, notice,
-            (checkpoint, onnx) => CheckpointConverter.Convert(checkpoint, onnx, CodeFormerArchitecture.Full, fp16: false, new Progress<string>(notice)),
-            cancellationToken);
-        var session = CodeFormerSession.Open(onnxPath, sessionOptions, maxBatch: settings.BatchSize!.Value);
+            (checkpoint, onnx) => CheckpointConverter.Convert(checkpoint, onnx, CodeFormerArchitecture.Full, fp16, new Progress<string>(notice)),
+            cancellationToken, fp16 ? ".fp16" : "");
+        var runConfig = new Dictionary<string, string>();
+        if (provider.IsGpu && !settings.Cuda.UseArena)
+        {
+            // ONNX Runtime has no switch to turn the CUDA arena off; shrinking it after every Run returns its memory instead.
+            runConfig["memory.enable_memory_arena_shrinkage"] = $"gpu:{settings.Cuda.DeviceId}";
+        }
+        var session = CodeFormerSession.Open(onnxPath, sessionOptions, maxBatch: settings.BatchSize!.Value,
+            ioBinding: settings.IoBinding ?? provider.IsGpu, runConfig: runConfig);
+        string precision = session.Contract.Precision ?? "float32";
+        if (fp16 != (precision == "float16"))
+        {
+            logger.LogWarning("Precision {Wanted} was asked for but '{Model}' computes in {Actual}", settings.Precision, onnxPath, precision);
+        }
+        if (fp16 && !provider.IsGpu)
+        {
+            logger.LogWarning("An FP16 model on the CPU runs slower than FP32 (ONNX Runtime's CPU kernels cast to float32 around each node)");
+        }
         if (session.Contract.License is { } licence && licence.Contains("non-commercial", StringComparison.OrdinalIgnoreCase))
         {
             notice($"model licence: {licence}");
@@ -87,7 +119,7 @@ public static class RestorationEngineFactory
     /// the stem, and so the name).
     /// </summary>
     private static async Task<string> ResolveOnnxAsync(string? explicitPath, KnownModel model, string what, ModelCache cache,
-        Action<string> notice, Action<string, string> convert, CancellationToken cancellationToken)
+        Action<string> notice, Action<string, string> convert, CancellationToken cancellationToken, string variant = "")
     {
         if (explicitPath is not null && !IsCheckpoint(explicitPath))
         {
@@ -96,7 +128,7 @@ public static class RestorationEngineFactory
                 : throw new FileNotFoundException($"{what} model '{Path.GetFullPath(explicitPath)}' does not exist.");
         }
         var checkpoint = await cache.ResolveAsync(model, explicitPath, DownloadProgress(model.Name, notice), cancellationToken);
-        var onnxPath = Path.Combine(cache.Directory, Path.GetFileNameWithoutExtension(checkpoint) + ".onnx");
+        var onnxPath = Path.Combine(cache.Directory, Path.GetFileNameWithoutExtension(checkpoint) + variant + ".onnx");
         if (!ConvertedModelStamp.Matches(onnxPath, checkpoint))
         {
             notice($"converting {checkpoint} to ONNX (once): {onnxPath}");

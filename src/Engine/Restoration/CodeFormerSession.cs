@@ -38,6 +38,8 @@ public sealed class CodeFormerSession : IFaceRestorer
     private readonly LoadedModel _main;
     private readonly SessionOptions _options;
     private readonly int _dynamicBatch;
+    private readonly bool _ioBinding;
+    private readonly IReadOnlyDictionary<string, string> _runConfig;
     // Opened on the first fidelity-0 call under _codeOnlyLock. Not a Lazy<T>: that would cache a failed open
     // (e.g. a transient out-of-memory on the GPU) forever.
     private readonly Lock _codeOnlyLock = new();
@@ -47,8 +49,10 @@ public sealed class CodeFormerSession : IFaceRestorer
     /// <summary>A session with the contract read from it.</summary>
     private sealed record LoadedModel(InferenceSession Session, CodeFormerModelContract Contract);
 
-    private CodeFormerSession(LoadedModel main, string? codeOnlyPath, SessionOptions options, int dynamicBatch)
+    private CodeFormerSession(LoadedModel main, string? codeOnlyPath, SessionOptions options, int dynamicBatch, bool ioBinding, IReadOnlyDictionary<string, string>? runConfig)
     {
+        _ioBinding = ioBinding;
+        _runConfig = runConfig ?? new Dictionary<string, string>();
         _main = main;
         _options = options;
         CodeOnlyModelPath = codeOnlyPath;
@@ -70,7 +74,10 @@ public sealed class CodeFormerSession : IFaceRestorer
     /// <c>&lt;name&gt;.w0.onnx</c> (see <see cref="CodeOnlyPathFor"/>) is used if it exists; an explicit path must exist.
     /// </summary>
     /// <param name="maxBatch">Faces per Run for dynamic-batch models; default <see cref="DefaultDynamicBatch"/>.</param>
-    public static CodeFormerSession Open(string modelPath, SessionOptions options, string? codeOnlyModelPath = null, int? maxBatch = null)
+    /// <param name="ioBinding">Run each batch through an <see cref="OrtIoBinding"/> (inputs and the output bound to the caller's buffers) instead of Run.</param>
+    /// <param name="runConfig">RunOptions config entries for every Run (e.g. CUDA arena shrinkage after each batch).</param>
+    public static CodeFormerSession Open(string modelPath, SessionOptions options, string? codeOnlyModelPath = null, int? maxBatch = null,
+        bool ioBinding = false, IReadOnlyDictionary<string, string>? runConfig = null)
     {
         ArgumentNullException.ThrowIfNull(modelPath);
         ArgumentNullException.ThrowIfNull(options);
@@ -93,7 +100,7 @@ public sealed class CodeFormerSession : IFaceRestorer
         try
         {
             var contract = CodeFormerModelContract.Read(session, modelPath);
-            return new CodeFormerSession(new LoadedModel(session, contract), codeOnly, options, maxBatch ?? DefaultDynamicBatch);
+            return new CodeFormerSession(new LoadedModel(session, contract), codeOnly, options, maxBatch ?? DefaultDynamicBatch, ioBinding, runConfig);
         }
         catch
         {
@@ -135,6 +142,10 @@ public sealed class CodeFormerSession : IFaceRestorer
         var (session, contract) = fidelity == 0 && CodeOnlyModelPath is not null ? CodeOnly() : _main;
         int batch = BatchOf(contract);
         using var runOptions = new RunOptions();
+        foreach (var (key, value) in _runConfig)
+        {
+            runOptions.AddRunConfigEntry(key, value);
+        }
         // Terminate stops a long Run at its next node (one 512² face took about 20 s on 2 CPU threads here) instead of
         // finishing work nobody will read.
         using var registration = cancellationToken.Register(() => runOptions.Terminate = true);
@@ -153,11 +164,11 @@ public sealed class CodeFormerSession : IFaceRestorer
                     {
                         if (contract.FixedBatch is { } fixedBatch && n < fixedBatch)
                         {
-                            RunPadded(session, contract, runOptions, chunkIn, chunkOut, n, fixedBatch, faceLength, fidelity);
+                            RunPadded(session, contract, runOptions, chunkIn, chunkOut, n, fixedBatch, faceLength, fidelity, _ioBinding);
                         }
                         else
                         {
-                            RunChunk(session, contract, runOptions, chunkIn, chunkOut, n, fidelity);
+                            RunChunk(session, contract, runOptions, chunkIn, chunkOut, n, fidelity, _ioBinding);
                         }
                     }
                     catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
@@ -171,7 +182,7 @@ public sealed class CodeFormerSession : IFaceRestorer
 
     /// <summary>A fixed-batch model's last partial chunk: zero-padded to the model's batch in a pooled buffer.</summary>
     private static unsafe void RunPadded(InferenceSession session, CodeFormerModelContract contract, RunOptions runOptions,
-        float* chunkIn, float* chunkOut, int n, int fixedBatch, long faceLength, double fidelity)
+        float* chunkIn, float* chunkOut, int n, int fixedBatch, long faceLength, double fidelity, bool ioBinding)
     {
         int used = checked((int)(n * faceLength));
         int total = checked((int)(fixedBatch * faceLength));
@@ -184,7 +195,7 @@ public sealed class CodeFormerSession : IFaceRestorer
             fixed (float* padIn = inBuffer)
             fixed (float* padOut = outBuffer)
             {
-                RunChunk(session, contract, runOptions, padIn, padOut, fixedBatch, fidelity);
+                RunChunk(session, contract, runOptions, padIn, padOut, fixedBatch, fidelity, ioBinding);
             }
             outBuffer.AsSpan(0, used).CopyTo(new Span<float>(chunkOut, used));
         }
@@ -196,7 +207,7 @@ public sealed class CodeFormerSession : IFaceRestorer
     }
 
     private static unsafe void RunChunk(InferenceSession session, CodeFormerModelContract contract, RunOptions runOptions,
-        float* chunkIn, float* chunkOut, int n, double fidelity)
+        float* chunkIn, float* chunkOut, int n, double fidelity, bool ioBinding)
     {
         int s = contract.FaceSize;
         long[] shape = [n, 3, s, s];
@@ -206,6 +217,11 @@ public sealed class CodeFormerSession : IFaceRestorer
         using var outputValue = OrtValue.CreateTensorValueWithData(memory, TensorElementType.Float, shape, (IntPtr)chunkOut, bytes);
         if (contract.FidelityInputName is not { } fidelityName)
         {
+            if (ioBinding)
+            {
+                RunBound(session, runOptions, [(contract.ImageInputName, imageValue)], contract.OutputName, outputValue);
+                return;
+            }
             session.Run(runOptions, [contract.ImageInputName], [imageValue], [contract.OutputName], [outputValue]);
             return;
         }
@@ -225,8 +241,30 @@ public sealed class CodeFormerSession : IFaceRestorer
         }
         using (weightValue)
         {
+            if (ioBinding)
+            {
+                RunBound(session, runOptions, [(contract.ImageInputName, imageValue), (fidelityName, weightValue)], contract.OutputName, outputValue);
+                return;
+            }
             session.Run(runOptions, [contract.ImageInputName, fidelityName], [imageValue, weightValue], [contract.OutputName], [outputValue]);
         }
+    }
+
+    /// <summary>
+    /// One batch through IO binding: the face batch and the weight are bound as inputs and the caller's output buffer as
+    /// the output, so on CUDA ONNX Runtime copies the batch to the device once and the result straight into that buffer.
+    /// </summary>
+    private static void RunBound(InferenceSession session, RunOptions runOptions, (string Name, OrtValue Value)[] inputs, string outputName, OrtValue output)
+    {
+        using var binding = session.CreateIoBinding();
+        foreach (var (name, value) in inputs)
+        {
+            binding.BindInput(name, value);
+        }
+        binding.BindOutput(outputName, output);
+        binding.SynchronizeBoundInputs();
+        session.RunWithBinding(runOptions, binding);
+        binding.SynchronizeBoundOutputs();
     }
 
     private int BatchOf(CodeFormerModelContract contract) => contract.FixedBatch ?? _dynamicBatch;

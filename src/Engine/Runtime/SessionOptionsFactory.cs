@@ -1,6 +1,13 @@
+using System.Globalization;
+using CodeFormer.Engine.Pipeline;
+using CodeFormer.Network.Onnx;
 using Microsoft.ML.OnnxRuntime;
 
 namespace CodeFormer.Engine.Runtime;
+
+/// <summary>The provider an engine's sessions run on, and why the CPU was used when CUDA was asked for.</summary>
+/// <param name="Description">"CUDA", "CPU", or "CPU (CUDA unavailable: …)" for the fallback.</param>
+public sealed record ExecutionProviderChoice(bool IsGpu, string Description, string? FallbackReason);
 
 /// <summary>
 /// Builds the <see cref="SessionOptions"/> every model class of the engine takes. The engine references only
@@ -17,38 +24,73 @@ public static class SessionOptionsFactory
     /// that will run ("CUDA" or "CPU"); when <see cref="ExecutionDevice.Auto"/> fell back to the CPU it goes on with
     /// the reason, e.g. <c>CPU (CUDA unavailable: EntryPointNotFoundException: …)</c>. The caller owns the result.
     /// </summary>
-    /// <exception cref="InvalidOperationException"><see cref="ExecutionDevice.Cuda"/> was asked for and CUDA cannot be used.</exception>
+    /// <exception cref="GpuUnavailableException"><see cref="ExecutionDevice.Cuda"/> was asked for and CUDA cannot be used.</exception>
     public static SessionOptions Create(ExecutionDevice device, int? intraOpThreads, out string chosenProvider)
     {
-        if (intraOpThreads is < 1)
+        var options = Create(new EngineSettings { Device = device, IntraOpThreads = intraOpThreads }, out var choice);
+        chosenProvider = choice.Description;
+        return options;
+    }
+
+    /// <summary>
+    /// Options for <paramref name="settings"/>: CUDA with the settings' provider options when CUDA is asked for or
+    /// available, else the CPU. CUDA is proven usable by running a one-node probe graph on it, because a GPU package
+    /// whose libraries load can still fail at the first session (no device visible, driver too old).
+    /// </summary>
+    /// <exception cref="GpuUnavailableException">Device is cuda, or <see cref="EngineSettings.RequireGpu"/> is set, and CUDA cannot be used.</exception>
+    public static SessionOptions Create(EngineSettings settings, out ExecutionProviderChoice choice)
+    {
+        if (settings.IntraOpThreads is < 1)
         {
-            throw new ArgumentOutOfRangeException(nameof(intraOpThreads), $"Intra-op thread count must be at least 1 (or null for ONNX Runtime's default), got {intraOpThreads}.");
+            throw new ArgumentOutOfRangeException(nameof(settings), $"Intra-op thread count must be at least 1 (or null for ONNX Runtime's default), got {settings.IntraOpThreads}.");
         }
-        switch (device)
+        switch (settings.Device)
         {
+            case ExecutionDevice.Cpu when !settings.RequireGpu:
+                choice = new ExecutionProviderChoice(false, CpuProvider, null);
+                return CreateBase(settings.IntraOpThreads);
             case ExecutionDevice.Cpu:
-                chosenProvider = CpuProvider;
-                return CreateBase(intraOpThreads);
+                throw new GpuUnavailableException("requireGpu is set but the device is 'cpu'");
             case ExecutionDevice.Cuda:
-                if (TryCreateCuda(intraOpThreads, out var cuda, out string reason, out var failure))
+            case ExecutionDevice.Auto:
+                if (TryCreateCuda(settings, out var cuda, out string reason, out var failure))
                 {
-                    chosenProvider = CudaProvider;
+                    choice = new ExecutionProviderChoice(true, CudaProvider, null);
                     return cuda;
                 }
-                throw new InvalidOperationException(
-                    $"The CUDA execution provider is not available: {reason}. The host needs the Microsoft.ML.OnnxRuntime.Gpu.Linux " +
-                    "native package with its CUDA and cuDNN libraries and a visible GPU; use device 'auto' or 'cpu' to run on the CPU instead.", failure);
-            case ExecutionDevice.Auto:
-                if (TryCreateCuda(intraOpThreads, out var auto, out string why, out _))
+                if (settings.Device == ExecutionDevice.Cuda || settings.RequireGpu)
                 {
-                    chosenProvider = CudaProvider;
-                    return auto;
+                    throw new GpuUnavailableException(reason, failure);
                 }
-                chosenProvider = $"{CpuProvider} (CUDA unavailable: {why})";
-                return CreateBase(intraOpThreads);
+                choice = new ExecutionProviderChoice(false, $"{CpuProvider} (CUDA unavailable: {reason})", reason);
+                return CreateBase(settings.IntraOpThreads);
             default:
-                throw new ArgumentOutOfRangeException(nameof(device), device, "Unknown execution device.");
+                throw new ArgumentOutOfRangeException(nameof(settings), settings.Device, "Unknown execution device.");
         }
+    }
+
+    /// <summary>The CUDA provider options as ONNX Runtime names them (documented in its CUDA execution provider page).</summary>
+    public static Dictionary<string, string> CudaProviderOptions(CudaSettings cuda)
+    {
+        var options = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["device_id"] = cuda.DeviceId.ToString(CultureInfo.InvariantCulture),
+            ["arena_extend_strategy"] = cuda.ArenaExtendStrategy == CudaArenaExtendStrategy.SameAsRequested ? "kSameAsRequested" : "kNextPowerOfTwo",
+            ["cudnn_conv_algo_search"] = cuda.CudnnConvAlgoSearch switch
+            {
+                CudnnConvAlgorithmSearch.Heuristic => "HEURISTIC",
+                CudnnConvAlgorithmSearch.Default => "DEFAULT",
+                _ => "EXHAUSTIVE",
+            },
+            ["do_copy_in_default_stream"] = cuda.CopyInDefaultStream ? "1" : "0",
+            // The face batches are always the same 512² shape: let cuDNN use as much workspace as the fastest kernel wants.
+            ["cudnn_conv_use_max_workspace"] = "1",
+        };
+        if (cuda.GpuMemoryLimitBytes is { } limit)
+        {
+            options["gpu_mem_limit"] = limit.ToString(CultureInfo.InvariantCulture);
+        }
+        return options;
     }
 
     private static SessionOptions CreateBase(int? intraOpThreads)
@@ -65,20 +107,26 @@ public static class SessionOptionsFactory
         return options;
     }
 
-    private static bool TryCreateCuda(int? intraOpThreads, out SessionOptions options, out string reason, out Exception? failure)
+    private static bool TryCreateCuda(EngineSettings settings, out SessionOptions options, out string reason, out Exception? failure)
     {
-        var candidate = CreateBase(intraOpThreads);
+        var candidate = CreateBase(settings.IntraOpThreads);
         try
         {
-            candidate.AppendExecutionProvider_CUDA(0);
+            using (var cudaOptions = new OrtCUDAProviderOptions())
+            {
+                cudaOptions.UpdateOptions(CudaProviderOptions(settings.Cuda));
+                candidate.AppendExecutionProvider_CUDA(cudaOptions);
+            }
+            Probe(candidate);
             options = candidate;
             reason = "";
             failure = null;
             return true;
         }
         // The CPU-only native package lacks the entry point; the GPU package without CUDA libraries fails to load
-        // the provider library; a host without natives at all has no onnxruntime library. All mean "no CUDA here".
-        catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+        // the provider library; a host without natives at all has no onnxruntime library; a GPU package whose libraries
+        // load but that sees no device fails at the probe session. All mean "no CUDA here".
+        catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException or TypeInitializationException)
         {
             // The failed append may have left provider state half-registered: start the fallback from fresh options.
             candidate.Dispose();
@@ -87,6 +135,22 @@ public static class SessionOptionsFactory
             reason = $"{ex.GetType().Name}: {FirstLine(ex.Message)}";
             return false;
         }
+    }
+
+    /// <summary>Opens and runs a one-node graph (y = x + 1) with the options, so a CUDA that cannot run fails here, at start.</summary>
+    private static void Probe(SessionOptions options)
+    {
+        var graph = new OnnxGraph("cuda_probe");
+        string x = graph.AddInput("x", OnnxElementType.Float, 1, 4);
+        graph.Alias(graph.Op("Add", "plus_one", [x, graph.AddScalarFloat("one", 1f)]), "y");
+        graph.AddOutput("y", OnnxElementType.Float, 1, 4);
+        using var stream = new MemoryStream();
+        OnnxModelWriter.Write(graph, stream);
+        using var session = new InferenceSession(stream.ToArray(), options);
+        float[] input = [1, 2, 3, 4];
+        using var value = OrtValue.CreateTensorValueFromMemory(input, [1, 4]);
+        using var runOptions = new RunOptions();
+        using var results = session.Run(runOptions, ["x"], [value], ["y"]);
     }
 
     private static string FirstLine(string message)
