@@ -7,7 +7,9 @@ namespace CodeFormer.ServiceBus.TestBroker.Tests;
 public abstract class BrokerTest : IAsyncLifetime
 {
     protected static readonly TimeSpan ShortLock = TimeSpan.FromSeconds(1);
-    protected static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
+    // An upper bound only: passing tests never wait it out. Generous, because the shared 2-core machine
+    // has been seen at a load average near 40, where opening the first link alone can take seconds.
+    protected static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
 
     protected ServiceBusTestBroker Broker { get; private set; } = null!;
 

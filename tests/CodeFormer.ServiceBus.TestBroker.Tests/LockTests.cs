@@ -47,8 +47,12 @@ public sealed class LockTests : BrokerTest
         var queue = Broker.CreateQueue("expiry", new TestQueueOptions { LockDuration = ShortLock });
         await SendAsync("expiry", "work");
         await using var receiver = Client.CreateReceiver("expiry");
+        var beforeReceive = DateTimeOffset.UtcNow;
         var first = await receiver.ReceiveMessageAsync(Wait);
-        Assert.InRange(first.LockedUntil - DateTimeOffset.UtcNow, TimeSpan.FromMilliseconds(500), ShortLock + TimeSpan.FromMilliseconds(200));
+        var afterReceive = DateTimeOffset.UtcNow;
+        // LockedUntil is the moment of delivery plus LockDuration (AMQP timestamps are rounded to milliseconds).
+        var rounding = TimeSpan.FromMilliseconds(5);
+        Assert.InRange(first.LockedUntil, beforeReceive + ShortLock - rounding, afterReceive + ShortLock + rounding);
 
         var second = await receiver.ReceiveMessageAsync(Wait);
         Assert.NotNull(second);
@@ -96,16 +100,17 @@ public sealed class LockTests : BrokerTest
     [Fact]
     public async Task Renewed_lock_outlives_the_original_lock_duration_without_redelivery()
     {
-        var queue = Broker.CreateQueue("renew", new TestQueueOptions { LockDuration = ShortLock });
+        var lockDuration = TimeSpan.FromSeconds(2);
+        var queue = Broker.CreateQueue("renew", new TestQueueOptions { LockDuration = lockDuration });
         await SendAsync("renew", "long job");
         await using var holder = Client.CreateReceiver("renew");
         await using var rival = Client.CreateReceiver("renew");
         var message = await holder.ReceiveMessageAsync(Wait);
 
-        var heldUntil = DateTimeOffset.UtcNow + 3 * ShortLock;
+        var heldUntil = message.LockedUntil + lockDuration;
         while (DateTimeOffset.UtcNow < heldUntil)
         {
-            await Task.Delay(ShortLock / 2);
+            await Task.Delay(lockDuration / 4);
             await holder.RenewMessageLockAsync(message);
             Assert.True(message.LockedUntil > DateTimeOffset.UtcNow, "renewal did not move LockedUntil forward");
         }

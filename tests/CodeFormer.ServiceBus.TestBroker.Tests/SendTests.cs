@@ -59,11 +59,13 @@ public sealed class SendTests : BrokerTest
     {
         var queue = Broker.CreateQueue("scheduled");
         await using var sender = Client.CreateSender("scheduled");
+        // Open the connection and link first, so the time it takes on a busy machine does not eat the delay.
+        await sender.ScheduleMessageAsync(new ServiceBusMessage("warm-up"), DateTimeOffset.UtcNow.AddHours(1));
         var due = DateTimeOffset.UtcNow.AddSeconds(2);
         await sender.SendMessageAsync(new ServiceBusMessage("later") { ScheduledEnqueueTime = due });
 
         Assert.Equal(0, queue.ActiveMessageCount);
-        Assert.Equal(1, queue.ScheduledMessageCount);
+        Assert.Equal(2, queue.ScheduledMessageCount);
         await using var receiver = Client.CreateReceiver("scheduled");
         // Look for it while it must still be hidden (a slow first send on a busy machine eats into the 2 s).
         var hiddenFor = due - DateTimeOffset.UtcNow - TimeSpan.FromMilliseconds(300);
@@ -77,7 +79,7 @@ public sealed class SendTests : BrokerTest
         Assert.NotNull(received);
         Assert.Equal("later", received.Body.ToString());
         Assert.True(DateTimeOffset.UtcNow >= due.AddMilliseconds(-50), "delivered before its ScheduledEnqueueTime");
-        Assert.Equal(0, queue.ScheduledMessageCount);
+        Assert.Equal(1, queue.ScheduledMessageCount);
     }
 
     [Fact]
