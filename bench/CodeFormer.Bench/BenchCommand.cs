@@ -17,6 +17,7 @@ internal static class BenchCommand
                   codeformer-bench memory   --model m.onnx --detector-model d.onnx --photo p [--megapixels 24] [--upscale 1]
                   codeformer-bench gemm     [--size 2048]
                   codeformer-bench worker   --detector-model d.onnx --one-face p --many-faces p [--device-ms 25] [--batch 8] [--concurrency 1,4,16] [--photos 16]
+                  codeformer-bench soak     [--jobs 1000] [--workers 3] [--kill-every 20] [--minutes 20] [--photo p] [--detector-model d] [--lock-seconds 5] [--max-delivery 10]
                   codeformer-bench device-check --detector-model d.onnx --photos p1,p2 --out results.json [--batches 1,4,8,16] [--iterations 5]
                 """);
             return args.Length == 0 ? 2 : 0;
@@ -31,6 +32,7 @@ internal static class BenchCommand
             "gemm" => GemmFloor.Run(options),
             "worker" => WorkerBenchmark.Run(options),
             "device-check" => DeviceCheck.Run(options),
+            "soak" => SoakBenchmark.Run(options),
             _ => throw new ArgumentException($"Unknown benchmark '{args[0]}'."),
         };
     }

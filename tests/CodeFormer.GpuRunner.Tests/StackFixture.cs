@@ -21,9 +21,10 @@ public sealed class StackFixture : IAsyncLifetime
 
     public LocalStack Stack => _stack ?? throw new InvalidOperationException("The stack did not start (missing assets?).");
 
-    /// <summary>Lock durations are short so that expiry and redelivery take seconds; MaxDeliveryCount is 3.</summary>
+    /// <summary>Lock durations are short (5 s) so that expiry and redelivery take seconds, yet long enough for the SDK's lock renewal
+    /// (at half the remaining time) to keep up on a heavily loaded test machine; MaxDeliveryCount is 3.</summary>
     public Task<Lane> LaneAsync(TimeSpan? lockDuration = null, int maxDeliveryCount = 3) =>
-        Stack.CreateLaneAsync(new TestQueueOptions { LockDuration = lockDuration ?? TimeSpan.FromSeconds(3), MaxDeliveryCount = maxDeliveryCount });
+        Stack.CreateLaneAsync(new TestQueueOptions { LockDuration = lockDuration ?? TimeSpan.FromSeconds(5), MaxDeliveryCount = maxDeliveryCount });
 
     /// <summary>A fresh local models directory per worker, so each one fetches and verifies the models itself.</summary>
     public string ModelsDirectory() => Path.Combine(_folder, $"models-{Interlocked.Increment(ref _workers)}");

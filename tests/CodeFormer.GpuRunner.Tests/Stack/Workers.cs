@@ -6,6 +6,7 @@ using CodeFormer.GpuRunner.Health;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace CodeFormer.GpuRunner.Testing;
 
@@ -14,26 +15,39 @@ public sealed class InProcessWorker : IAsyncDisposable
 {
     private readonly IHost _host;
 
-    private InProcessWorker(IHost host) => _host = host;
+    private InProcessWorker(IHost host, LogCollector logs)
+    {
+        _host = host;
+        Logs = logs;
+    }
+
+    /// <summary>Everything the worker logged.</summary>
+    public LogCollector Logs { get; }
 
     public IServiceProvider Services => _host.Services;
 
     /// <summary>Where /healthz answers (the health port is picked free).</summary>
     public Uri HealthAddress => Services.GetRequiredService<HealthEndpoint>().Address ?? throw new InvalidOperationException("The health endpoint is not listening.");
 
-    public static IHost Build(IReadOnlyDictionary<string, string?> settings)
+    public static IHost Build(IReadOnlyDictionary<string, string?> settings, LogCollector? logs = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddGpuRunner();
+        if (logs is not null)
+        {
+            builder.Logging.ClearProviders();
+            builder.Logging.AddProvider(logs);
+        }
         return builder.Build();
     }
 
     public static async Task<InProcessWorker> StartAsync(IReadOnlyDictionary<string, string?> settings)
     {
-        var host = Build(settings);
+        var logs = new LogCollector();
+        var host = Build(settings, logs);
         await host.StartAsync();
-        return new InProcessWorker(host);
+        return new InProcessWorker(host, logs);
     }
 
     public Task StopAsync() => _host.StopAsync();
@@ -72,8 +86,11 @@ public sealed class WorkerProcess : IAsyncDisposable
 
     public IReadOnlyList<string> Lines => [.. _lines];
 
-    /// <summary>Log lines saying this process created a result blob (event "ResultWritten").</summary>
-    public int ResultsWritten => _lines.Count(l => l.Contains("\"EventName\":\"ResultWritten\"", StringComparison.Ordinal));
+    /// <summary>The JSON log's marker of <see cref="Jobs.JobProcessor.ResultWrittenEvent"/>: this process created a result blob.</summary>
+    public static readonly string ResultWrittenMarker = $"\"EventId\":{Jobs.JobProcessor.ResultWrittenEvent.Id},";
+
+    /// <summary>How many result blobs this process created.</summary>
+    public int ResultsWritten => _lines.Count(l => l.Contains(ResultWrittenMarker, StringComparison.Ordinal));
 
     public static WorkerProcess Start(IReadOnlyDictionary<string, string?> settings)
     {
