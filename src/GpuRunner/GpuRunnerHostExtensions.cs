@@ -9,6 +9,7 @@ using CodeFormer.GpuRunner.Queue;
 using CodeFormer.GpuRunner.Settings;
 using CodeFormer.GpuRunner.Telemetry;
 using CodeFormer.GpuRunner.Webhooks;
+using CodeFormer.Shared.Events;
 using CodeFormer.Shared.Settings;
 using CodeFormer.Shared.Tenants;
 using CodeFormer.Shared.Webhooks;
@@ -77,6 +78,8 @@ public static class GpuRunnerHostExtensions
             sp.GetRequiredService<IOptions<WorkerSettings>>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<WebhookNotifier>>()));
+        var eventsConfigured = !string.IsNullOrWhiteSpace(configuration[$"{JobEventsSettings.SectionName}:topicEndpoint"]);
+        services.AddSingleton(sp => new JobEventSink(eventsConfigured ? sp.GetRequiredService<JobEventPublisher>() : null, sp.GetRequiredService<ILogger<JobEventSink>>()));
         services.AddSingleton<JobProcessor>();
         services.AddHostedService<JobQueueListener>();
 

@@ -35,7 +35,7 @@ namespace CodeFormer.GpuRunner.Jobs;
 public sealed class JobProcessor(
     JobStore store,
     ResultStore results,
-    JobEventPublisher events,
+    JobEventSink events,
     WebhookNotifier webhooks,
     RestorationEngineHost engineHost,
     IOptions<EngineSettings> engineSettings,

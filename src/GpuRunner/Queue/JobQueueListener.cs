@@ -23,6 +23,7 @@ public sealed class JobQueueListener(
     JobProcessor processor,
     RestorationEngineHost engine,
     WorkerHealth health,
+    JobEventSink events,
     IOptions<JobsSettings> jobs,
     IOptions<WorkerSettings> settings,
     ILogger<JobQueueListener> logger) : IHostedService, IAsyncDisposable
@@ -35,6 +36,10 @@ public sealed class JobQueueListener(
     {
         await engine.Ready.ConfigureAwait(false);
         health.MarkModelsLoaded();
+        if (!events.PublishesToTopic)
+        {
+            logger.LogWarning("JobEvents__topicEndpoint is not set: job events are logged, not published (local development only)");
+        }
         var worker = settings.Value;
         _processor = client.CreateProcessor(jobs.Value.QueueName, new ServiceBusProcessorOptions
         {
