@@ -1,5 +1,13 @@
 using System.Diagnostics;
+using Azure;
+using Azure.Messaging.EventGrid;
+using CodeFormer.Functions.Intake;
 using CodeFormer.GpuRunner.Telemetry;
+using CodeFormer.Service.Testing;
+using CodeFormer.Shared.Events;
+using CodeFormer.Shared.Settings;
+using CodeFormer.Shared.Tenants;
+using Microsoft.Extensions.Options;
 using CodeFormer.GpuRunner.Testing;
 using CodeFormer.Shared.Jobs;
 using CodeFormer.Shared.Webhooks;
@@ -12,23 +20,27 @@ namespace CodeFormer.GpuRunner.Tests;
 public sealed class EndToEndTests(StackFixture fixture)
 {
     [AssetFact(StackFixture.YuNet, StackFixture.Hopper)]
-    public async Task Submitted_photo_gets_result_report_usage_event_and_a_verifiable_signed_webhook()
+    public async Task Uploaded_photo_through_EnqueueUploadedPhoto_gets_result_report_usage_event_and_a_verifiable_signed_webhook()
     {
         var lane = await fixture.LaneAsync();
         await using var hook = new WebhookReceiver();
-        var activities = new List<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == WorkerTelemetry.Name,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activity => { lock (activities) { activities.Add(activity); } },
-        };
-        ActivitySource.AddActivityListener(listener);
         await using var worker = await InProcessWorker.StartAsync(lane.WorkerSettings(fixture.ModelsDirectory()));
-        var enqueuerTrace = ActivityTraceId.CreateRandom();
-        var traceparent = $"00-{enqueuerTrace}-{ActivitySpanId.CreateRandom()}-01";
+        // The upload lands in uploads/{tenant}/ with its options in blob metadata; EnqueueUploadedPhoto's handler takes it.
+        var blobName = $"{lane.TenantId}/grace-hopper.jpg";
+        await lane.Uploads.GetBlobClient(blobName).UploadAsync(BinaryData.FromBytes(StackFixture.Photo(StackFixture.Hopper)), new Azure.Storage.Blobs.Models.BlobUploadOptions
+        {
+            Metadata = new Dictionary<string, string> { [BlobMetadataOptions.Upscale] = "1", [BlobMetadataOptions.WebhookUrl] = hook.Url },
+        });
+        await using var sender = fixture.Stack.ServiceBus.CreateSender(lane.Queue.Name);
+        var intake = new UploadIntakeHandler(
+            fixture.Stack.Blobs, lane.Jobs, new TenantStore(lane.Table), sender,
+            new JobEventPublisher(new EventGridPublisherClient(fixture.Stack.Events.Endpoint, new AzureKeyCredential(CloudEventReceiver.AccessKey))),
+            new WebhookUrlPolicy(allowPrivateAddresses: true),
+            Options.Create(new JobsSettings { QueueName = lane.Queue.Name, TableName = lane.Table.Name, UploadsContainer = lane.Uploads.Name, ResultsContainer = lane.Results.Name }));
+        var intakeResult = await intake.HandleAsync(blobName);
+        Assert.Equal(IntakeOutcome.Queued, intakeResult.Outcome);
+        var job = (await lane.GetJobAsync(intakeResult.JobId!))!;
 
-        var job = await lane.SubmitAsync(StackFixture.Photo(StackFixture.Hopper), new JobOptions { Upscale = 1, WebhookUrl = hook.Url }, traceparent);
         var done = await lane.WaitForTerminalAsync(job.JobId, TimeSpan.FromSeconds(60));
 
         Assert.True(JobState.Succeeded == done.State, worker.Logs.ToString());
@@ -69,6 +81,27 @@ public sealed class EndToEndTests(StackFixture fixture)
         await WaitForAsync(() => lane.Queue.CompletedMessageCount == 1 ? "" : null, TimeSpan.FromSeconds(10));
         Assert.Equal(1, lane.Queue.CompletedMessageCount);
         Assert.Equal(0, lane.Queue.DeadLetterMessageCount);
+        Assert.Contains(fixture.Stack.Events.Events, e => e.Id == $"{job.JobId}.accepted");
+    }
+
+    [AssetFact(StackFixture.YuNet, StackFixture.Hopper)]
+    public async Task Job_trace_is_linked_to_the_trace_context_the_enqueuer_put_on_the_message()
+    {
+        var lane = await fixture.LaneAsync();
+        var activities = new List<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == WorkerTelemetry.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity => { lock (activities) { activities.Add(activity); } },
+        };
+        ActivitySource.AddActivityListener(listener);
+        await using var worker = await InProcessWorker.StartAsync(lane.WorkerSettings(fixture.ModelsDirectory()));
+        var enqueuerTrace = ActivityTraceId.CreateRandom();
+        var job = await lane.SubmitAsync(StackFixture.Photo(StackFixture.Hopper), new JobOptions { Upscale = 1 }, $"00-{enqueuerTrace}-{ActivitySpanId.CreateRandom()}-01");
+        var done = await lane.WaitForTerminalAsync(job.JobId, TimeSpan.FromSeconds(60));
+        Assert.Equal(JobState.Succeeded, done.State);
+        await Task.Delay(200);
 
         Activity? processed;
         lock (activities)

@@ -75,7 +75,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
         process.BeginErrorReadLine();
 
         var azurite = new AzuriteProcess(process, workFolder, blobPort, queuePort, tablePort);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
         while (!(await IsListeningAsync(blobPort) && await IsListeningAsync(queuePort) && await IsListeningAsync(tablePort)))
         {
             if (process.HasExited || DateTime.UtcNow > deadline)
@@ -84,7 +84,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
                 await azurite.DisposeAsync();
                 string log;
                 lock (output) { log = output.ToString(); }
-                throw new InvalidOperationException($"Azurite did not start listening within 30 s (exited: {exited}). Output:\n{log}");
+                throw new InvalidOperationException($"Azurite did not start listening within 90 s (exited: {exited}). Output:\n{log}");
             }
             await Task.Delay(100, cancellationToken);
         }

@@ -27,14 +27,23 @@ public sealed record JobRecord
     public required string InputContainer { get; init; }
     public required string InputBlobName { get; init; }
 
+    /// <summary>
+    /// API jobs: when the last upload URL issued for it expires. A job still AwaitingUpload after this is overdue: its
+    /// photo can no longer arrive unless the client asks again (an Idempotency-Key replay issues a fresh URL).
+    /// </summary>
+    public DateTimeOffset? UploadExpiresAt { get; init; }
+
     /// <summary>The upload's header facts, once it passed the checks.</summary>
     public string? InputFormat { get; init; }
     public int? InputWidth { get; init; }
     public int? InputHeight { get; init; }
     public long? InputBytes { get; init; }
 
-    /// <summary>True once the queue message was sent (a retry of the intake then sends nothing).</summary>
-    public bool MessageSent { get; init; }
+    /// <summary>
+    /// True once the intake finished its outside effects: for a queued job the message was sent and the accepted event
+    /// published; for a rejected one the blob was tagged and the rejected event published. A retried intake then does nothing.
+    /// </summary>
+    public bool IntakeCompleted { get; init; }
 
     /// <summary>How many times a worker started it (redeliveries included).</summary>
     public int Attempts { get; init; }

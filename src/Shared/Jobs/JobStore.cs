@@ -71,6 +71,8 @@ public sealed class JobStore(TableClient table, TimeProvider? timeProvider = nul
             UpdatedAt = now,
             InputContainer = uploadsContainer,
             InputBlobName = uploadBlobNameForJob(jobId),
+            // Whole seconds, as the SAS 'se' field carries it, so the job and its URL agree exactly.
+            UploadExpiresAt = DateTimeOffset.FromUnixTimeSeconds((now + Storage.BlobSasIssuer.MaxLifetime).ToUnixTimeSeconds()),
         };
         if (idempotencyKey is null)
         {
@@ -99,13 +101,17 @@ public sealed class JobStore(TableClient table, TimeProvider? timeProvider = nul
         }
     }
 
+    /// <summary>Records the expiry of a newly issued upload URL (an Idempotency-Key replay after the first one expired).</summary>
+    public Task<JobRecord> ExtendUploadWindowAsync(JobRecord job, DateTimeOffset uploadExpiresAt, CancellationToken cancellationToken = default) =>
+        WriteAsync(job, job with { UploadExpiresAt = uploadExpiresAt, UpdatedAt = _time.GetUtcNow() }, cancellationToken);
+
     /// <summary>The upload passed the header checks: AwaitingUpload → Queued, with the facts of its header.</summary>
     public Task<JobRecord> AttachUploadAsync(JobRecord job, string format, int width, int height, long bytes, CancellationToken cancellationToken = default) =>
         TransitionAsync(job, JobState.Queued, j => j with { InputFormat = format, InputWidth = width, InputHeight = height, InputBytes = bytes }, cancellationToken);
 
-    /// <summary>Records that the queue message went out (no state change), so a retried intake sends nothing more.</summary>
-    public Task<JobRecord> MarkMessageSentAsync(JobRecord job, CancellationToken cancellationToken = default) =>
-        WriteAsync(job, job with { MessageSent = true, UpdatedAt = _time.GetUtcNow() }, cancellationToken);
+    /// <summary>Records that the intake's message/event/tags went out (no state change), so a retried intake does nothing more.</summary>
+    public Task<JobRecord> MarkIntakeCompletedAsync(JobRecord job, CancellationToken cancellationToken = default) =>
+        WriteAsync(job, job with { IntakeCompleted = true, UpdatedAt = _time.GetUtcNow() }, cancellationToken);
 
     public Task<JobRecord> RejectAsync(JobRecord job, string rule, string reason, CancellationToken cancellationToken = default) =>
         TransitionAsync(job, JobState.Rejected, j => j with { RejectionRule = rule, Reason = reason }, cancellationToken);
@@ -221,11 +227,12 @@ internal static class JobEntityMapper
             ["UpdatedAt"] = job.UpdatedAt,
             ["InputContainer"] = job.InputContainer,
             ["InputBlobName"] = job.InputBlobName,
+            ["UploadExpiresAt"] = job.UploadExpiresAt,
             ["InputFormat"] = job.InputFormat,
             ["InputWidth"] = job.InputWidth,
             ["InputHeight"] = job.InputHeight,
             ["InputBytes"] = job.InputBytes,
-            ["MessageSent"] = job.MessageSent,
+            ["IntakeCompleted"] = job.IntakeCompleted,
             ["Attempts"] = job.Attempts,
             ["RejectionRule"] = job.RejectionRule,
             ["Reason"] = job.Reason,
@@ -247,11 +254,12 @@ internal static class JobEntityMapper
         UpdatedAt = e.GetDateTimeOffset("UpdatedAt") ?? DateTimeOffset.MinValue,
         InputContainer = e.GetString("InputContainer"),
         InputBlobName = e.GetString("InputBlobName"),
+        UploadExpiresAt = e.GetDateTimeOffset("UploadExpiresAt"),
         InputFormat = e.GetString("InputFormat"),
         InputWidth = e.GetInt32("InputWidth"),
         InputHeight = e.GetInt32("InputHeight"),
         InputBytes = e.GetInt64("InputBytes"),
-        MessageSent = e.GetBoolean("MessageSent") ?? false,
+        IntakeCompleted = e.GetBoolean("IntakeCompleted") ?? false,
         Attempts = e.GetInt32("Attempts") ?? 0,
         RejectionRule = e.GetString("RejectionRule"),
         Reason = e.GetString("Reason"),

@@ -171,7 +171,7 @@ public sealed class Lane(LocalStack stack, TestQueue queue, TableClient table, B
             InputContainer = uploads.Name,
             InputBlobName = blobName,
             InputBytes = photo.Length,
-            MessageSent = true,
+            IntakeCompleted = true,
         };
         var (created, _) = await Jobs.AddOrGetAsync(job);
         await SendAsync(created, traceparent);
