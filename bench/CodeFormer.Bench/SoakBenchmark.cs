@@ -49,13 +49,21 @@ internal static partial class SoakBenchmark
             live.Add(worker);
         }
 
+        // Jobs are submitted while the workers run (and are killed), as uploads arrive in production.
         var clock = Stopwatch.StartNew();
         var submitted = new List<string>(jobCount);
-        for (var i = 0; i < jobCount; i++)
+        var submitting = Task.Run(async () =>
         {
-            submitted.Add((await lane.SubmitAsync(photo, new JobOptions { Upscale = 1 })).JobId);
-        }
-        Console.WriteLine($"submitted {jobCount} jobs in {clock.Elapsed.TotalSeconds:F0} s; {workerCount} workers, SIGKILL one every {killEvery} finished jobs");
+            for (var i = 0; i < jobCount; i++)
+            {
+                var job = await lane.SubmitAsync(photo, new JobOptions { Upscale = 1 });
+                lock (submitted)
+                {
+                    submitted.Add(job.JobId);
+                }
+            }
+        });
+        Console.WriteLine($"submitting {jobCount} jobs; {workerCount} workers, SIGKILL one every {killEvery} finished jobs");
 
         var random = new Random(2026);
         var kills = 0;
@@ -80,11 +88,15 @@ internal static partial class SoakBenchmark
                 kills++;
                 nextKillAt += killEvery;
             }
-            Console.Write($"\r{clock.Elapsed:mm\\:ss} succeeded {counts.Succeeded}, failed {counts.Failed}, running {counts.Running}, kills {kills}   ");
-            await Task.Delay(500);
+            if (clock.Elapsed.Seconds % 15 == 0)
+            {
+                Console.WriteLine($"{clock.Elapsed:mm\\:ss} submitted {submitted.Count}, succeeded {counts.Succeeded}, failed {counts.Failed}, running {counts.Running}, kills {kills}");
+            }
+            await Task.Delay(1000);
         }
         var elapsed = clock.Elapsed;
         Console.WriteLine();
+        await submitting;
         foreach (var worker in live)
         {
             worker.Terminate();

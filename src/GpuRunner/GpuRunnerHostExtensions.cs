@@ -89,8 +89,9 @@ public static class GpuRunnerHostExtensions
 
     /// <summary>
     /// Structured JSON logs on stdout (job id and tenant come from the processor's log scope), and OpenTelemetry traces,
-    /// metrics and logs to Azure Monitor when APPLICATIONINSIGHTS_CONNECTION_STRING is set, authenticated with the
-    /// managed identity when APPLICATIONINSIGHTS_AUTHENTICATION_STRING asks for Entra auth (the deployment's local auth is off).
+    /// metrics and logs to Azure Monitor when APPLICATIONINSIGHTS_CONNECTION_STRING is set. Application Insights has local
+    /// auth off, and the exporter does not read APPLICATIONINSIGHTS_AUTHENTICATION_STRING, so it is given the managed
+    /// identity (AZURE_CLIENT_ID) in code. The cloud role name comes from OTEL_SERVICE_NAME ("gpu-worker" in Azure).
     /// </summary>
     private static void AddObservability(HostApplicationBuilder builder)
     {
@@ -102,7 +103,10 @@ public static class GpuRunnerHostExtensions
             options.UseUtcTimestamp = true;
         });
         // Azure SDK request logs carry URLs; keep them at warnings (they redact SAS signatures, but there is no need).
+        // The Service Bus SDK logs a lost lock or a reconnect at Error; the processor reports the same to our handler,
+        // which logs it as a warning. Error level is kept for failed jobs: the failed-job alert counts it.
         builder.Logging.AddFilter("Azure", LogLevel.Warning);
+        builder.Logging.AddFilter("Azure.Messaging.ServiceBus", LogLevel.Critical);
 
         var connectionString = builder.Configuration["APPLICATIONINSIGHTS_CONNECTION_STRING"];
         var telemetry = builder.Services.AddOpenTelemetry()
@@ -112,13 +116,15 @@ public static class GpuRunnerHostExtensions
         {
             return;
         }
-        var entraAuth = builder.Configuration["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]?.Contains("Authorization=AAD", StringComparison.OrdinalIgnoreCase) == true;
         var clientId = builder.Configuration["AZURE_CLIENT_ID"];
+        var entraAuth = !string.IsNullOrWhiteSpace(clientId)
+            || builder.Configuration["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]?.Contains("Authorization=AAD", StringComparison.OrdinalIgnoreCase) == true;
         void Configure(AzureMonitorExporterOptions options)
         {
             options.ConnectionString = connectionString;
             if (entraAuth)
             {
+                // In Azure this resolves to the user-assigned managed identity named by AZURE_CLIENT_ID.
                 options.Credential = new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = clientId });
             }
         }

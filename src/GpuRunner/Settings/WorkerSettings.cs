@@ -25,8 +25,12 @@ public sealed class WorkerSettings
     /// <summary>A job running longer than this is cancelled and failed, so it never holds a GPU forever.</summary>
     public TimeSpan JobTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>On SIGTERM, in-flight jobs get this long to finish; then they are abandoned and redelivered at once.</summary>
-    public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(20);
+    /// <summary>
+    /// On SIGTERM, in-flight jobs get this long to finish; then they are abandoned and redelivered at once. 60 s (a typical
+    /// job) matches the container app's terminationGracePeriodSeconds of 90 (docs/deployment.md): 60 s of jobs, then 30 s
+    /// to abandon, record state and flush telemetry. Raise both together.
+    /// </summary>
+    public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>First wait before abandoning a transiently failed job (doubled per delivery, at most <see cref="MaxRetryDelay"/>).</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(2);
