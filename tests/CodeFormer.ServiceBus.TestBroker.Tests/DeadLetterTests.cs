@@ -34,7 +34,7 @@ public sealed class DeadLetterTests : BrokerTest
     [Fact]
     public async Task Lock_expiring_past_MaxDeliveryCount_also_dead_letters()
     {
-        var queue = Broker.CreateQueue("expiring-poison", new TestQueueOptions { LockDuration = TimeSpan.FromMilliseconds(300), MaxDeliveryCount = 2 });
+        var queue = Broker.CreateQueue("expiring-poison", new TestQueueOptions { LockDuration = ShortLock, MaxDeliveryCount = 2 });
         await using (var sender = Client.CreateSender("expiring-poison"))
         {
             await sender.SendMessageAsync(new ServiceBusMessage("never settled"));

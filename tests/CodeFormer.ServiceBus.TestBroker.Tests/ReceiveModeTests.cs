@@ -54,6 +54,25 @@ public sealed class ReceiveModeTests : BrokerTest
     }
 
     [Fact]
+    public async Task Receiver_that_timed_out_empty_still_gets_messages_sent_later()
+    {
+        Broker.CreateQueue("idle-then-busy");
+        await using var receiver = Client.CreateReceiver("idle-then-busy");
+        Assert.Null(await receiver.ReceiveMessageAsync(TimeSpan.FromMilliseconds(200)));
+        Assert.Empty(await receiver.ReceiveMessagesAsync(5, TimeSpan.FromMilliseconds(200)));
+        Assert.Null(await receiver.ReceiveMessageAsync(TimeSpan.FromMilliseconds(200)));
+
+        await using var sender = Client.CreateSender("idle-then-busy");
+        await sender.SendMessagesAsync([new ServiceBusMessage("late-1"), new ServiceBusMessage("late-2")]);
+
+        // Not in order: the SDK may release a message that arrives between receive calls, and a released
+        // message goes back behind those already on their way, as on Service Bus.
+        var received = await SendTests.ReceiveExactlyAsync(receiver, 2);
+        Assert.Equal(["late-1", "late-2"], received.Select(m => m.Body.ToString()).Order());
+        Assert.All(received, message => Assert.Equal(1, message.DeliveryCount));
+    }
+
+    [Fact]
     public async Task Peek_returns_messages_without_locking_them()
     {
         var queue = Broker.CreateQueue("peek");

@@ -25,9 +25,6 @@ internal sealed class BrokerCore
     public MessageStore? FindStore(string address) => stores.GetValueOrDefault(address);
 
     /// <summary>Under the gate.</summary>
-    public IEnumerable<MessageStore> Stores => stores.Values;
-
-    /// <summary>Under the gate.</summary>
     public void AddStore(MessageStore store) => stores.Add(store.Address, store);
 
     public void Wake()

@@ -93,7 +93,7 @@ internal sealed class MessageStore
         {
             var stored = visible.First().Value;
             visible.Remove(stored.SequenceNumber);
-            receiver.Credit--;
+            receiver.OnDispatched();
             stored.DeliveryCount++;
 
             Guid lockToken;
@@ -127,8 +127,7 @@ internal sealed class MessageStore
         {
             if (receiver.DrainRequested && (visible.Count == 0 || receiver.Credit == 0))
             {
-                receiver.DrainRequested = false;
-                receiver.Credit = 0;
+                receiver.FinishDrain();
                 drains.Add(receiver);
             }
         }
@@ -137,6 +136,7 @@ internal sealed class MessageStore
     /// <summary>A receive-and-delete delivery that could not be sent goes back, so the test sees no loss the SDK did not cause.</summary>
     public void ReturnUnsent(ReceiverLinkEndpoint receiver, StoredMessage stored)
     {
+        receiver.OnSendFailed();
         if (receiver.PeekLock)
         {
             // The lock stands and expires as usual, exactly as when a delivery is lost in flight.
@@ -237,6 +237,21 @@ internal sealed class MessageStore
             default:
                 return new Error(ServiceBusWire.NotImplemented) { Description = $"Disposition status '{status}' is not modelled by the Service Bus test broker." };
         }
+    }
+
+    /// <summary>Takes back a message the receiver released unprocessed; the delivery does not count.</summary>
+    public Error? Release(Guid lockToken, DateTimeOffset now)
+    {
+        if (!TryGetLiveLock(lockToken, now, out var stored))
+        {
+            return LockLostError(lockToken);
+        }
+
+        locked.Remove(lockToken);
+        stored.LockToken = null;
+        stored.DeliveryCount--;
+        visible.Add(stored.SequenceNumber, stored);
+        return null;
     }
 
     /// <summary>Extends a live lock by the queue's LockDuration; null when the lock is gone.</summary>

@@ -29,10 +29,29 @@ internal sealed class ReceiverLinkEndpoint : LinkEndpoint
 
     public bool PeekLock { get; }
 
-    /// <summary>Messages the client will still accept; guarded by the broker gate.</summary>
-    public int Credit { get; set; }
+    // Link flow control in AMQP's terms, guarded by the broker gate: the receiver may take messages until our
+    // delivery count reaches its limit (its delivery-count plus link-credit). Both wrap like AMQP sequence numbers.
+    int receiverLimit;
+    int dispatchedCount;
+
+    /// <summary>Messages the client will still accept.</summary>
+    public int Credit => Math.Max(0, unchecked(receiverLimit - dispatchedCount));
 
     public bool DrainRequested { get; set; }
+
+    public void OnDispatched() => dispatchedCount++;
+
+    public void OnSendFailed() => dispatchedCount--;
+
+    /// <summary>Answering a drain uses up the remaining credit, as the link does when told to complete it.</summary>
+    public void FinishDrain()
+    {
+        DrainRequested = false;
+        if (Credit > 0)
+        {
+            dispatchedCount = receiverLimit;
+        }
+    }
 
     public void Track(Message message, Guid lockToken)
     {
@@ -46,10 +65,26 @@ internal sealed class ReceiverLinkEndpoint : LinkEndpoint
 
     public override void OnFlow(FlowContext flowContext)
     {
+        // Messages is what the flow added to the limit the link knew; the limit itself never reaches us.
+        int limit;
         lock (core.Gate)
         {
-            // ListenerLink drops its credit to zero whenever a flow does not extend it; stay in step with it.
-            Credit = flowContext.Messages > 0 ? Credit + flowContext.Messages : 0;
+            receiverLimit = unchecked(receiverLimit + flowContext.Messages);
+            limit = receiverLimit;
+        }
+
+        if (flowContext.Messages <= 0)
+        {
+            // Outside the gate: this takes the link's own lock, which AMQPNetLite may hold while calling into us.
+            var restored = ListenerLinkCredit.Restore(Link, limit);
+            lock (core.Gate)
+            {
+                receiverLimit = restored;
+            }
+        }
+
+        lock (core.Gate)
+        {
             if (flowContext.Link.IsDraining)
             {
                 DrainRequested = true;
@@ -64,19 +99,32 @@ internal sealed class ReceiverLinkEndpoint : LinkEndpoint
         Error? error;
         lock (core.Gate)
         {
+            if (!PeekLock)
+            {
+                return;
+            }
+
             if (!unsettled.Remove(dispositionContext.Message, out var lockToken))
             {
-                return;
+                error = MessageStore.LockLostError(Guid.Empty);
             }
-
-            if (dispositionContext.DeliveryState is Released)
+            else if (dispositionContext.DeliveryState is Released)
             {
-                // AMQPNetLite reports "released" for every unsettled delivery when the client's connection drops.
-                // Service Bus keeps such locks until they expire, and so does this broker.
-                return;
-            }
+                if (Link.IsClosed)
+                {
+                    // AMQPNetLite reports "released" for every unsettled delivery of a link that closed or whose
+                    // connection dropped. Service Bus keeps those locks until they expire, and so does this broker.
+                    return;
+                }
 
-            error = store.Settle(lockToken, dispositionContext.DeliveryState, DateTimeOffset.UtcNow);
+                // The client itself gave the message back unprocessed (the SDK does this with messages that
+                // arrive after a receive call gave up): available again at once, not counted as a delivery.
+                error = store.Release(lockToken, DateTimeOffset.UtcNow);
+            }
+            else
+            {
+                error = store.Settle(lockToken, dispositionContext.DeliveryState, DateTimeOffset.UtcNow);
+            }
         }
 
         core.Wake();

@@ -7,14 +7,16 @@
 // Modelled (each covered by a test against the real SDK in CodeFormer.ServiceBus.TestBroker.Tests):
 //   queues; single and batch send; every message property and the body round-trip verbatim;
 //   ScheduledEnqueueTime (on the message or via ScheduleMessageAsync; CancelScheduledMessageAsync);
-//   peek-lock with lock tokens, LockedUntil, complete, abandon (with propertiesToModify), lock expiry and
-//   redelivery with DeliveryCount + 1, MessageLockLost for settling or renewing an expired lock;
+//   peek-lock with lock tokens, LockedUntil, complete, abandon (with propertiesToModify) and dead-letter, on the
+//   link or over NAME/$management (update-disposition, which the SDK uses when the link no longer knows the
+//   delivery); lock expiry and redelivery with DeliveryCount + 1, MessageLockLost for settling or renewing an
+//   expired lock;
 //   locks of a receiver whose connection is gone stay until they expire (they are not released early);
 //   MaxDeliveryCount → NAME/$deadletterqueue with "MaxDeliveryCountExceeded", explicit dead-letter with reason
 //   and description, receiving from the dead-letter queue; renew-lock over NAME/$management;
 //   duplicate detection by MessageId within a window; receive-and-delete; prefetch; peek.
 //
-// Not modelled: topics and subscriptions, sessions, deferral, transactions, message time-to-live and expiry,
+// Not modelled: topics and subscriptions, sessions, deferral (refused with a clear error), transactions, message time-to-live and expiry,
 // auto-forwarding, size quotas and throttling, authorisation (every SAS token is accepted), TLS, persistence
 // across restarts, partitioning. Ordering is FIFO by sequence number, like a non-partitioned queue; an
 // abandoned or expired message goes back to its original place in that order.
@@ -69,6 +71,7 @@ public sealed class ServiceBusTestBroker : IAsyncDisposable
     /// <summary>Starts a broker on a free loopback port.</summary>
     public static Task<ServiceBusTestBroker> StartAsync()
     {
+        ListenerLinkCredit.EnsureSupported();
         for (var attempt = 1; ; attempt++)
         {
             var port = FindFreePort();

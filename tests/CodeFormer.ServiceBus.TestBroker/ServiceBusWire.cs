@@ -18,12 +18,10 @@ internal static class ServiceBusWire
     public static readonly Symbol LockedUntil = new("x-opt-locked-until");
     public static readonly Symbol ScheduledEnqueueTime = new("x-opt-scheduled-enqueue-time");
     public static readonly Symbol DeadLetterSource = new("x-opt-deadletter-source");
-    public static readonly Symbol MessageState = new("x-opt-message-state");
 
     public static readonly Symbol DeadLetterCondition = new("com.microsoft:dead-letter");
     public static readonly Symbol MessageLockLost = new("com.microsoft:message-lock-lost");
     public static readonly Symbol MessageNotFound = new("com.microsoft:message-not-found");
-    public static readonly Symbol EntityNotFound = new("amqp:not-found");
     public static readonly Symbol NotImplemented = new("amqp:not-implemented");
     public static readonly Symbol ArgumentError = new("com.microsoft:argument-error");
 
