@@ -4,7 +4,9 @@
 //
 // Subscription scope so that `azd up` creates the resource group too (the usual azd template shape).
 // Secure by default: no shared keys, no admin users, no local auth; every app talks to every service
-// with a user-assigned managed identity (roles in modules/role-assignments.bicep). Nothing that costs
+// with a user-assigned managed identity (roles in modules/role-assignments.bicep). User data (photos,
+// results, jobs) and the Functions host's bookkeeping live in separate storage accounts, so no identity
+// holds an account-wide data role on the account with the photos. Nothing that costs
 // money per hour runs while there is no work, except the fixed base fees listed in docs/deployment.md.
 targetScope = 'subscription'
 
@@ -28,16 +30,19 @@ param principalId string = ''
 ])
 param principalType string = 'User'
 
-@description('Days after which uploaded photos and results are deleted.')
+@description('Days after which uploaded photos, results, dead-lettered upload events and blob receipts are deleted (lifecycle policies run about once a day).')
 @minValue(1)
 param retentionDays int = 7
 
-@description('Serverless GPU workload profile of the worker.')
+@description('Serverless GPU workload profile the worker runs on.')
 @allowed([
   'Consumption-GPU-NC8as-T4'
   'Consumption-GPU-NC24-A100'
 ])
 param gpuWorkloadProfileType string = 'Consumption-GPU-NC8as-T4'
+
+@description('Further GPU profile types to keep in the environment, comma-separated (e.g. the one the worker ran on before a switch, until nothing uses it). Empty keeps only gpuWorkloadProfileType.')
+param retainedGpuWorkloadProfileTypes string = ''
 
 @description('Most GPU replicas at once; bounds the GPU bill under a burst.')
 @minValue(1)
@@ -55,8 +60,15 @@ param gpuWorkerActivationMessageCount int = 0
 @minValue(0)
 param gpuWorkerCooldownSeconds int = 300
 
-@description('Image of the GPU worker; azd sets it after the first deploy. Empty selects a placeholder.')
+@description('Image of the GPU worker; azd sets it after a deploy on this machine. Empty: the image the app runs now, or a placeholder before the first deploy.')
 param gpuWorkerImageName string = ''
+
+@description('\'true\' when the GPU worker app already exists (azd sets SERVICE_GPU_WORKER_RESOURCE_EXISTS before every provision); its current image is then kept.')
+@allowed([
+  'true'
+  'false'
+])
+param gpuWorkerExists string = 'false'
 
 @description('Name of the Event Grid blob-trigger function in the Function app (the webhook the postdeploy hook subscribes).')
 param blobTriggerFunctionName string = 'EnqueueUploadedPhoto'
@@ -67,9 +79,20 @@ param functionsRuntimeVersion string = '10.0'
 @description('Daily Log Analytics ingestion cap in GB (-1: none).')
 param logAnalyticsDailyQuotaGb int = 1
 
+@description('Container registry tier. Basic (~$5/month) is enough to hold the worker image; Premium (~$50/month) adds artifact streaming, which shortens GPU cold starts for multi-GB CUDA images (docs/deployment.md).')
+@allowed([
+  'Basic'
+  'Premium'
+])
+param containerRegistrySku string = 'Basic'
+
+@description('E-mail address alerts are sent to (dead-lettered jobs or events, failed jobs, GPU worker restarts). Empty: alerts still fire and show in the portal, but notify no one.')
+param alertEmailAddress string = ''
+
 var abbreviations = {
   resourceGroup: 'rg-'
   storageAccount: 'st'
+  hostStorageAccount: 'stfn'
   serviceBus: 'sb-'
   managedIdentity: 'id-'
   logAnalytics: 'log-'
@@ -85,12 +108,15 @@ var abbreviations = {
 
 // Stable per subscription, environment and region: re-running `azd up` updates the same resources.
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+// The GPU worker's cloud role name in Application Insights (OTEL_SERVICE_NAME).
+var workerTelemetryRoleName = 'gpu-worker'
 var tags = {
   'azd-env-name': environmentName
 }
 
 var names = {
   storageAccount: '${abbreviations.storageAccount}${resourceToken}'
+  hostStorageAccount: '${abbreviations.hostStorageAccount}${resourceToken}'
   serviceBus: '${abbreviations.serviceBus}${resourceToken}'
   functionsIdentity: '${abbreviations.managedIdentity}func-${resourceToken}'
   workerIdentity: '${abbreviations.managedIdentity}gpu-${resourceToken}'
@@ -107,10 +133,25 @@ var names = {
   resultsContainer: 'results'
   modelsContainer: 'models'
   deploymentContainer: 'functions-deployment'
+  deadLetterContainer: 'events-deadletter'
+  // Fixed by the Functions blob extension (HostQueueNames.BlobTriggerPoisonQueue).
+  blobTriggerPoisonQueue: 'webjobs-blobtrigger-poison'
   jobsTable: 'jobs'
   queue: 'restore-jobs'
-  gpuWorkloadProfile: 'gpu'
 }
+
+// Each GPU profile is named after its type, so switching T4 <-> A100 adds a profile next to the one in
+// use instead of changing the type of a profile the running app sits on (see
+// container-apps-environment.bicep and docs/deployment.md for the switch).
+var gpuWorkloadProfileNames = {
+  'Consumption-GPU-NC8as-T4': 'gpu-t4'
+  'Consumption-GPU-NC24-A100': 'gpu-a100'
+}
+var retainedGpuTypes = filter(map(split(retainedGpuWorkloadProfileTypes, ','), type => trim(type)), type => !empty(type) && type != gpuWorkloadProfileType)
+var gpuWorkloadProfiles = map(concat([gpuWorkloadProfileType], retainedGpuTypes), type => {
+  name: gpuWorkloadProfileNames[type]
+  workloadProfileType: type
+})
 
 // Per-replica size of each serverless GPU profile (the whole GPU node is one replica).
 var gpuReplicaSizes = {
@@ -163,8 +204,21 @@ module storage 'modules/storage.bicep' = {
     uploadsContainerName: names.uploadsContainer
     resultsContainerName: names.resultsContainer
     modelsContainerName: names.modelsContainer
-    deploymentContainerName: names.deploymentContainer
+    deadLetterContainerName: names.deadLetterContainer
+    blobTriggerPoisonQueueName: names.blobTriggerPoisonQueue
     jobsTableName: names.jobsTable
+    retentionDays: retentionDays
+  }
+}
+
+module functionsHostStorage 'modules/functions-host-storage.bicep' = {
+  name: 'functions-host-storage'
+  scope: resourceGroup
+  params: {
+    location: location
+    tags: tags
+    storageAccountName: names.hostStorageAccount
+    deploymentContainerName: names.deploymentContainer
     retentionDays: retentionDays
   }
 }
@@ -212,6 +266,7 @@ module registry 'modules/registry.bicep' = {
     location: location
     tags: tags
     registryName: names.containerRegistry
+    sku: containerRegistrySku
   }
 }
 
@@ -223,6 +278,8 @@ module roleAssignments 'modules/role-assignments.bicep' = {
     identities
     monitoring
     storage
+    functionsHostStorage
+    uploadsEvents
     serviceBus
     jobEvents
     registry
@@ -230,12 +287,16 @@ module roleAssignments 'modules/role-assignments.bicep' = {
   params: {
     functionsIdentityName: names.functionsIdentity
     workerIdentityName: names.workerIdentity
+    uploadsSystemTopicName: names.uploadsSystemTopic
     principalId: principalId
     principalType: principalType
+    hostStorageAccountName: names.hostStorageAccount
     storageAccountName: names.storageAccount
     uploadsContainerName: names.uploadsContainer
     resultsContainerName: names.resultsContainer
     modelsContainerName: names.modelsContainer
+    deadLetterContainerName: names.deadLetterContainer
+    blobTriggerPoisonQueueName: names.blobTriggerPoisonQueue
     jobsTableName: names.jobsTable
     serviceBusNamespaceName: names.serviceBus
     queueName: names.queue
@@ -257,8 +318,16 @@ module containerAppsEnvironment 'modules/container-apps-environment.bicep' = {
     tags: tags
     environmentName: names.containerAppsEnvironment
     logAnalyticsName: names.logAnalytics
-    gpuWorkloadProfileName: names.gpuWorkloadProfile
-    gpuWorkloadProfileType: gpuWorkloadProfileType
+    gpuWorkloadProfiles: gpuWorkloadProfiles
+  }
+}
+
+module existingWorkerImage 'modules/existing-worker-image.bicep' = {
+  name: 'existing-worker-image'
+  scope: resourceGroup
+  params: {
+    exists: bool(gpuWorkerExists)
+    appName: names.gpuWorker
   }
 }
 
@@ -278,10 +347,11 @@ module gpuWorker 'modules/gpu-worker.bicep' = {
     tags: tags
     appName: names.gpuWorker
     environmentName: names.containerAppsEnvironment
-    gpuWorkloadProfileName: names.gpuWorkloadProfile
+    gpuWorkloadProfileName: gpuWorkloadProfileNames[gpuWorkloadProfileType]
     identityName: names.workerIdentity
     registryLoginServer: registry.outputs.loginServer
-    imageName: gpuWorkerImageName
+    // A provision never moves a deployed worker back to the placeholder (see existing-worker-image.bicep).
+    imageName: !empty(gpuWorkerImageName) ? gpuWorkerImageName : existingWorkerImage.outputs.image
     cpu: gpuReplicaSizes[gpuWorkloadProfileType].cpu
     memory: gpuReplicaSizes[gpuWorkloadProfileType].memory
     maxReplicas: gpuWorkerMaxReplicas
@@ -290,6 +360,10 @@ module gpuWorker 'modules/gpu-worker.bicep' = {
     cooldownSeconds: gpuWorkerCooldownSeconds
     healthPort: 8080
     healthPath: '/healthz'
+    // The worker's own shutdown grace (60 s for in-flight jobs) + 30 s to abandon the remaining
+    // messages, record their state and flush telemetry.
+    terminationGracePeriodSeconds: 90
+    telemetryRoleName: workerTelemetryRoleName
     serviceBusNamespaceName: names.serviceBus
     serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
     queueName: names.queue
@@ -320,11 +394,12 @@ module functions 'modules/functions.bicep' = {
     planName: names.functionsPlan
     appName: names.functionApp
     identityName: names.functionsIdentity
-    storageAccountName: names.storageAccount
+    hostStorageAccountName: functionsHostStorage.outputs.storageAccountName
+    hostBlobEndpoint: functionsHostStorage.outputs.blobEndpoint
+    deploymentContainerName: functionsHostStorage.outputs.deploymentContainerName
     blobEndpoint: storage.outputs.blobEndpoint
     tableEndpoint: storage.outputs.tableEndpoint
     queueEndpoint: storage.outputs.queueEndpoint
-    deploymentContainerName: names.deploymentContainer
     uploadsContainerName: names.uploadsContainer
     resultsContainerName: names.resultsContainer
     jobsTableName: names.jobsTable
@@ -335,6 +410,54 @@ module functions 'modules/functions.bicep' = {
     runtimeVersion: functionsRuntimeVersion
     maximumInstanceCount: 40
     instanceMemoryMB: 2048
+  }
+}
+
+module diagnostics 'modules/diagnostics.bicep' = {
+  name: 'diagnostics'
+  scope: resourceGroup
+  // Attaches settings to resources it refers to by name: they must exist first.
+  dependsOn: [
+    monitoring
+    storage
+    serviceBus
+    uploadsEvents
+    jobEvents
+    functions
+    gpuWorker
+  ]
+  params: {
+    logAnalyticsName: names.logAnalytics
+    storageAccountName: names.storageAccount
+    serviceBusNamespaceName: names.serviceBus
+    uploadsSystemTopicName: names.uploadsSystemTopic
+    jobEventsTopicName: names.jobEventsTopic
+    functionAppName: names.functionApp
+    gpuWorkerAppName: names.gpuWorker
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  scope: resourceGroup
+  // Alerts on resources referred to by name: they must exist first.
+  dependsOn: [
+    monitoring
+    serviceBus
+    uploadsEvents
+    gpuWorker
+  ]
+  params: {
+    location: location
+    tags: tags
+    namePrefix: resourceToken
+    alertEmailAddress: alertEmailAddress
+    serviceBusNamespaceName: names.serviceBus
+    queueName: names.queue
+    uploadsSystemTopicName: names.uploadsSystemTopic
+    gpuWorkerAppName: names.gpuWorker
+    workerTelemetryRoleName: workerTelemetryRoleName
+    logAnalyticsName: names.logAnalytics
   }
 }
 
@@ -353,6 +476,9 @@ output AZURE_STORAGE_UPLOADS_CONTAINER string = storage.outputs.uploadsContainer
 output AZURE_STORAGE_RESULTS_CONTAINER string = storage.outputs.resultsContainerName
 output AZURE_STORAGE_MODELS_CONTAINER string = storage.outputs.modelsContainerName
 output AZURE_STORAGE_JOBS_TABLE string = storage.outputs.jobsTableName
+output AZURE_STORAGE_DEADLETTER_CONTAINER string = storage.outputs.deadLetterContainerName
+output AZURE_STORAGE_BLOB_TRIGGER_POISON_QUEUE string = storage.outputs.blobTriggerPoisonQueueName
+output AZURE_FUNCTIONS_HOST_STORAGE_ACCOUNT_NAME string = functionsHostStorage.outputs.storageAccountName
 output AZURE_SERVICEBUS_FULLY_QUALIFIED_NAMESPACE string = serviceBus.outputs.fullyQualifiedNamespace
 output AZURE_SERVICEBUS_QUEUE_NAME string = serviceBus.outputs.queueName
 output AZURE_EVENTGRID_JOB_EVENTS_TOPIC_ENDPOINT string = jobEvents.outputs.topicEndpoint

@@ -52,4 +52,20 @@ public sealed class FunctionAdapterTests(ServiceStack stack)
         Assert.Equal(200, cancelled.Status);
         Assert.Contains("\"state\":\"Cancelled\"", cancelled.Body);
     }
+
+    [Fact]
+    public async Task The_blob_trigger_function_does_not_throw_for_a_bad_upload_and_records_it_rejected()
+    {
+        var tenant = await stack.NewTenantAsync();
+        var tenantId = tenant.Tenant.TenantId;
+        var blob = stack.Uploads.GetBlobClient($"{tenantId}/notes.txt");
+        await blob.UploadAsync(BinaryData.FromBytes(TestImages.NotAnImage()));
+
+        await new EnqueueUploadedPhoto(stack.Intake()).RunAsync(blob, tenantId, "notes.txt", default);
+
+        var jobId = Shared.Jobs.JobIds.ForUpload("uploads", blob.Name, (await blob.GetPropertiesAsync()).Value.ETag.ToString());
+        var job = await stack.Jobs.GetAsync(tenantId, jobId);
+        Assert.Equal(Shared.Jobs.JobState.Rejected, job!.State);
+        Assert.Equal("NotDecodable", job.RejectionRule);
+    }
 }

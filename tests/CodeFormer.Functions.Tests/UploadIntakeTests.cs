@@ -178,6 +178,17 @@ public sealed class UploadIntakeTests(ServiceStack stack, Xunit.Abstractions.ITe
         Assert.Contains("upscale", result.Reason);
     }
 
+    [AssetFact(TestImages.Photo)]
+    public async Task A_direct_upload_whose_webhook_points_at_a_private_address_is_rejected()
+    {
+        var tenant = await stack.NewTenantAsync();
+        var blobName = await UploadAsync(tenant.Tenant.TenantId, "hook.jpg", TestImages.Read(TestImages.Photo),
+            new Dictionary<string, string> { ["webhook_url"] = "https://169.254.169.254/latest/meta-data" });
+        var result = await stack.Intake().HandleAsync(blobName);
+        await AssertRejectedEverywhereAsync(tenant.Tenant.TenantId, blobName, result, "WebhookUrl");
+        Assert.Contains("169.254.169.254", result.Reason);
+    }
+
     [Fact]
     public async Task An_upload_for_an_unknown_tenant_is_rejected()
     {

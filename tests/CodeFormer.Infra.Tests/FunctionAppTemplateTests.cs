@@ -36,7 +36,6 @@ public sealed class FunctionAppTemplateTests(CompiledInfrastructure infrastructu
 
         Assert.Equal("managedidentity", settings["AzureWebJobsStorage__credential"]);
         Assert.Contains(IdentityReference, settings["AzureWebJobsStorage__clientId"], StringComparison.Ordinal);
-        Assert.Equal(infrastructure.Single("Microsoft.Storage/storageAccounts").Name, settings["AzureWebJobsStorage__accountName"]);
         Assert.DoesNotContain("AzureWebJobsStorage", settings.Keys);
         Assert.Equal("managedidentity", settings["ServiceBusConnection__credential"]);
         // The servicebus module's output (derived from the namespace's own endpoint).
@@ -47,6 +46,43 @@ public sealed class FunctionAppTemplateTests(CompiledInfrastructure infrastructu
         var telemetryAuth = settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"];
         Assert.Contains("ClientId={0};Authorization=AAD", telemetryAuth, StringComparison.Ordinal);
         Assert.Contains(IdentityReference, telemetryAuth, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Host_storage_is_its_own_account_and_storage_settings_name_the_data_account()
+    {
+        var settings = AppSettings();
+
+        // AzureWebJobsStorage: the functions-host-storage module's account, not the data account.
+        Assert.Contains("'functions-host-storage')", settings["AzureWebJobsStorage__accountName"], StringComparison.Ordinal);
+        Assert.EndsWith(".outputs.storageAccountName.value]", settings["AzureWebJobsStorage__accountName"], StringComparison.Ordinal);
+        // Storage__* (the blob trigger's Connection = "Storage" and the app's own clients): the data account.
+        foreach (var name in new[] { "Storage__blobServiceUri", "Storage__tableServiceUri", "Storage__queueServiceUri" })
+        {
+            Assert.Contains("'Microsoft.Resources/deployments', 'storage')", settings[name], StringComparison.Ordinal);
+        }
+        Assert.Equal("managedidentity", settings["Storage__credential"]);
+        Assert.Contains(IdentityReference, settings["Storage__clientId"], StringComparison.Ordinal);
+        // The deployment package is in the host account too.
+        var package = App.At("properties.functionAppConfig.deployment.storage.value").GetString()!;
+        Assert.Contains("parameters('hostBlobEndpoint')", package, StringComparison.Ordinal);
+        Assert.Contains("'functions-host-storage')", App.Scope.Parameter("hostBlobEndpoint")!.Value.GetString()!, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_settings_the_apps_read_are_all_there()
+    {
+        var settings = AppSettings();
+
+        // Names agreed with the application code; renaming any breaks the app at start-up.
+        string[] contract =
+        [
+            "AZURE_CLIENT_ID", "APPLICATIONINSIGHTS_CONNECTION_STRING",
+            "Storage__blobServiceUri", "Storage__tableServiceUri", "Storage__queueServiceUri", "Storage__credential", "Storage__clientId",
+            "ServiceBusConnection__fullyQualifiedNamespace", "ServiceBusConnection__credential", "ServiceBusConnection__clientId",
+            "Jobs__queueName", "Jobs__tableName", "Jobs__uploadsContainer", "Jobs__resultsContainer", "JobEvents__topicEndpoint",
+        ];
+        Assert.All(contract, name => Assert.Contains(name, settings.Keys));
     }
 
     [Fact]

@@ -13,25 +13,79 @@ public sealed class GpuWorkerTemplateTests(CompiledInfrastructure infrastructure
     private TemplateResource Worker => infrastructure.Single("Microsoft.App/containerApps");
 
     [Fact]
-    public void Environment_has_a_serverless_gpu_profile_defaulting_to_t4_and_the_worker_runs_on_it()
+    public void Gpu_profiles_are_named_after_their_type_so_a_switch_adds_a_profile()
     {
-        var profiles = Environment.At("properties.workloadProfiles").EnumerateArray()
-            .ToDictionary(
-                p => Environment.Scope.ResolveString(p.GetProperty("name")),
-                p => Environment.Scope.ResolveString(p.GetProperty("workloadProfileType")));
+        var names = infrastructure.Root.Variable("gpuWorkloadProfileNames")!.Value.EnumerateObject()
+            .ToDictionary(p => p.Name, p => p.Value.GetString()!);
+        Assert.Equal("gpu-t4", names["Consumption-GPU-NC8as-T4"]);
+        Assert.Equal("gpu-a100", names["Consumption-GPU-NC24-A100"]);
+        // Every allowed type has its own name (no shared "gpu" profile retyped in place).
+        var allowed = infrastructure.Root.Template.GetProperty("parameters").GetProperty("gpuWorkloadProfileType")
+            .GetProperty("allowedValues").EnumerateArray().Select(v => v.GetString()!).Order().ToArray();
+        Assert.Equal(allowed, names.Keys.Order().ToArray());
+        Assert.Equal(names.Count, names.Values.Distinct().Count());
+        Assert.Equal("Consumption-GPU-NC8as-T4", infrastructure.Root.Parameter("gpuWorkloadProfileType")!.Value.GetString());
 
-        var workerProfile = Worker.ResolvedString("properties.workloadProfileName");
-        Assert.True(profiles.ContainsKey(workerProfile), $"The worker's profile '{workerProfile}' is not in the environment: {string.Join(", ", profiles.Keys)}");
-        Assert.Equal("Consumption-GPU-NC8as-T4", profiles[workerProfile]);
-        Assert.Equal("Consumption", profiles["Consumption"]);
+        // The worker runs on the profile named for the selected type ...
+        Assert.Equal("[variables('gpuWorkloadProfileNames')[parameters('gpuWorkloadProfileType')]]",
+            Worker.Scope.ModuleParameterExpression("gpuWorkloadProfileName"));
+        // ... which the environment declares next to Consumption, with any retained types, each under its own name.
+        Assert.Equal("[concat(createArray(createObject('name', 'Consumption', 'workloadProfileType', 'Consumption')), parameters('gpuWorkloadProfiles'))]",
+            Environment.At("properties.workloadProfiles").GetString());
+        var profiles = infrastructure.Root.Variable("gpuWorkloadProfiles")!.Value.GetString()!;
+        Assert.StartsWith("[map(concat(createArray(parameters('gpuWorkloadProfileType')), variables('retainedGpuTypes'))", profiles, StringComparison.Ordinal);
+        Assert.Contains("'name', variables('gpuWorkloadProfileNames')[lambdaVariables('type')]", profiles, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Environment_logs_without_a_workspace_key()
     {
         Assert.Equal("azure-monitor", Environment.ResolvedString("properties.appLogsConfiguration.destination"));
-        var diagnostics = infrastructure.Single("Microsoft.Insights/diagnosticSettings");
+        var diagnostics = Assert.Single(infrastructure.OfType("Microsoft.Insights/diagnosticSettings"),
+            d => d.Scope.ModuleName == "container-apps-environment");
         Assert.Contains("Microsoft.OperationalInsights/workspaces", diagnostics.ResolvedString("properties.workspaceId"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Provisioning_keeps_the_image_a_deployed_worker_runs_instead_of_the_placeholder()
+    {
+        // The placeholder is only for the very first provision, before azd deploys the real image.
+        var passed = Worker.Scope.ModuleParameterExpression("imageName")!;
+        Assert.StartsWith("[if(not(empty(parameters('gpuWorkerImageName'))), ", passed, StringComparison.Ordinal);
+        Assert.Contains("'existing-worker-image'), '2025-04-01').outputs.image.value", passed, StringComparison.Ordinal);
+
+        var reader = Assert.Single(infrastructure.OfType("Microsoft.Resources/deployments"), d => d.Name == "existing-worker-image");
+        Assert.Equal("[bool(parameters('gpuWorkerExists'))]", reader.At("properties.parameters.exists.value").GetString());
+        var output = reader.At("properties.template.outputs.image.value").GetString()!;
+        Assert.Equal("[if(parameters('exists'), reference(resourceId('Microsoft.App/containerApps', parameters('appName')), '2025-01-01').template.containers[0].image, '')]", output);
+        // It reads the app as it was before this deployment: it waits for nothing but the resource group.
+        var waitsFor = Assert.Single(reader.Element.GetProperty("dependsOn").EnumerateArray()).GetString()!;
+        Assert.StartsWith("[subscriptionResourceId('Microsoft.Resources/resourceGroups'", waitsFor, StringComparison.Ordinal);
+
+        using var parameters = JsonDocument.Parse(File.ReadAllText(RepositoryRoot.Combine("infra", "bicep", "main.parameters.json")));
+        Assert.Equal("${SERVICE_GPU_WORKER_RESOURCE_EXISTS=false}",
+            parameters.RootElement.GetProperty("parameters").GetProperty("gpuWorkerExists").GetProperty("value").GetString());
+    }
+
+    [Fact]
+    public void A_stopping_replica_gets_time_to_finish_or_abandon_its_jobs()
+    {
+        // The worker's own grace for in-flight jobs is 60 s (a typical job); the platform default of 30 s
+        // would SIGKILL it mid-job. 90 s = 60 s + time to abandon the rest and flush telemetry.
+        var grace = Worker.Resolved("properties.template.terminationGracePeriodSeconds").GetInt32();
+        Assert.Equal(90, grace);
+    }
+
+    [Fact]
+    public void Worker_reports_telemetry_under_the_role_name_the_failed_job_alert_watches()
+    {
+        var container = Assert.Single(Worker.At("properties.template.containers").EnumerateArray());
+        var serviceName = container.GetProperty("env").EnumerateArray()
+            .Single(e => e.GetProperty("name").GetString() == "OTEL_SERVICE_NAME").GetProperty("value");
+
+        Assert.Equal("gpu-worker", Worker.Scope.ResolveString(serviceName));
+        var alert = infrastructure.Single("Microsoft.Insights/scheduledQueryRules");
+        Assert.Equal("gpu-worker", alert.Scope.Parameter("workerTelemetryRoleName")!.Value.GetString());
     }
 
     [Fact]

@@ -19,15 +19,8 @@ param environmentName string
 @description('Name of the Log Analytics workspace that receives the environment\'s logs.')
 param logAnalyticsName string
 
-@description('Name the GPU workload profile is known by inside the environment (the app refers to it).')
-param gpuWorkloadProfileName string
-
-@description('Serverless GPU workload profile type.')
-@allowed([
-  'Consumption-GPU-NC8as-T4'
-  'Consumption-GPU-NC24-A100'
-])
-param gpuWorkloadProfileType string
+@description('Serverless GPU profiles, each { name, workloadProfileType }; the name is derived from the type (gpu-t4, gpu-a100).')
+param gpuWorkloadProfiles array
 
 resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2023-09-01' existing = {
   name: logAnalyticsName
@@ -41,16 +34,15 @@ resource environment 'Microsoft.App/managedEnvironments@2025-01-01' = {
     appLogsConfiguration: {
       destination: 'azure-monitor'
     }
-    workloadProfiles: [
+    // A profile's type is never changed in place: each GPU type has its own profile name, so switching
+    // the worker from T4 to A100 adds the A100 profile (and keeps the T4 one while it is listed in
+    // retainedGpuWorkloadProfileTypes) instead of retyping the profile the running app sits on.
+    workloadProfiles: concat([
       {
         name: 'Consumption'
         workloadProfileType: 'Consumption'
       }
-      {
-        name: gpuWorkloadProfileName
-        workloadProfileType: gpuWorkloadProfileType
-      }
-    ]
+    ], gpuWorkloadProfiles)
     zoneRedundant: false
   }
 }
@@ -70,4 +62,3 @@ resource environmentLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-previ
 }
 
 output environmentName string = environment.name
-output gpuWorkloadProfileName string = gpuWorkloadProfileName

@@ -1,9 +1,9 @@
 // The Function app that turns an uploaded photo into a queued job: Flex Consumption (Linux, per-
 // execution billing, scales to zero; it also requires the Event Grid source for blob triggers, which
 // is why the uploads container is watched through Event Grid instead of polling).
-// Every connection is identity-based: the host storage (AzureWebJobsStorage__*), Service Bus,
-// Table storage, Event Grid and Application Insights all authenticate as the user-assigned identity;
-// no setting holds a key or a connection string with a key.
+// Every connection is identity-based: the host storage (AzureWebJobsStorage__*, its own account), the
+// data account (Storage__*), Service Bus, Event Grid and Application Insights all authenticate as the
+// user-assigned identity; no setting holds a key or a connection string with a key.
 
 @description('Azure region of the plan and the app.')
 param location string
@@ -20,20 +20,23 @@ param appName string
 @description('Name of the user-assigned identity the app runs as.')
 param identityName string
 
-@description('Storage account used as the Functions host storage and for photos and jobs.')
-param storageAccountName string
+@description('The Functions host\'s own storage account (AzureWebJobsStorage and the deployment package).')
+param hostStorageAccountName string
 
-@description('Blob endpoint of the storage account.')
+@description('Blob endpoint of the host storage account.')
+param hostBlobEndpoint string
+
+@description('Container of the host storage account Flex Consumption deploys the app package from.')
+param deploymentContainerName string
+
+@description('Blob endpoint of the data account (uploads, results).')
 param blobEndpoint string
 
-@description('Table endpoint of the storage account.')
+@description('Table endpoint of the data account (the jobs table).')
 param tableEndpoint string
 
-@description('Queue endpoint of the storage account (blob-trigger poison messages).')
+@description('Queue endpoint of the data account (the blob extension writes its poison queue in the account of the triggering blob).')
 param queueEndpoint string
-
-@description('Container Flex Consumption deploys the app package from.')
-param deploymentContainerName string
 
 @description('Container the user uploads photos into.')
 param uploadsContainerName string
@@ -112,9 +115,9 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
       appSettings: [
-        // Host storage through the identity (no AccountKey): the host derives the blob/queue/table
-        // URIs from the account name.
-        { name: 'AzureWebJobsStorage__accountName', value: storageAccountName }
+        // Host storage through the identity (no AccountKey), in its own account: the host derives the
+        // blob/queue/table URIs from the account name.
+        { name: 'AzureWebJobsStorage__accountName', value: hostStorageAccountName }
         { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
         { name: 'AzureWebJobsStorage__clientId', value: identity.properties.clientId }
         // DefaultAzureCredential in the app's own SDK clients picks the user-assigned identity by this.
@@ -124,6 +127,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'ServiceBusConnection__fullyQualifiedNamespace', value: serviceBusFullyQualifiedNamespace }
         { name: 'ServiceBusConnection__credential', value: 'managedidentity' }
         { name: 'ServiceBusConnection__clientId', value: identity.properties.clientId }
+        // "Storage": the data account, the blob trigger's connection (Connection = "Storage") and the
+        // app's own blob/table clients.
         { name: 'Storage__blobServiceUri', value: blobEndpoint }
         { name: 'Storage__queueServiceUri', value: queueEndpoint }
         { name: 'Storage__tableServiceUri', value: tableEndpoint }
@@ -140,7 +145,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       deployment: {
         storage: {
           type: 'blobContainer'
-          value: '${blobEndpoint}${deploymentContainerName}'
+          value: '${hostBlobEndpoint}${deploymentContainerName}'
           authentication: {
             type: 'UserAssignedIdentity'
             userAssignedIdentityResourceId: identity.id

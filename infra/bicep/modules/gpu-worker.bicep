@@ -66,6 +66,11 @@ param healthPort int
 @description('Path of the worker\'s HTTP health endpoint (200 once models are loaded and the queue loop runs).')
 param healthPath string
 
+@description('Seconds between SIGTERM and SIGKILL when a replica stops (scale-in, new revision, platform maintenance).')
+@minValue(0)
+@maxValue(600)
+param terminationGracePeriodSeconds int
+
 @description('Name of the Service Bus namespace (not the FQDN: the KEDA scaler wants the name).')
 param serviceBusNamespaceName string
 
@@ -98,6 +103,9 @@ param jobEventsTopicEndpoint string
 
 @description('Name of the Application Insights component.')
 param applicationInsightsName string
+
+@description('Cloud role name the worker reports its telemetry under (OTEL_SERVICE_NAME).')
+param telemetryRoleName string
 
 resource environment 'Microsoft.App/managedEnvironments@2025-01-01' existing = {
   name: environmentName
@@ -137,6 +145,11 @@ resource workerApp 'Microsoft.App/containerApps@2025-01-01' = {
       ]
     }
     template: {
+      // On SIGTERM the worker stops receiving, lets in-flight jobs finish for up to its own grace period
+      // (60 s by default, a typical job length), then abandons the rest so they return to the queue at
+      // once rather than when their lock expires, and flushes telemetry. This must outlast all of that,
+      // or the platform's SIGKILL (after 30 s by default) cuts a job mid-write.
+      terminationGracePeriodSeconds: terminationGracePeriodSeconds
       containers: [
         {
           name: 'gpu-worker'
@@ -163,6 +176,9 @@ resource workerApp 'Microsoft.App/containerApps@2025-01-01' = {
             { name: 'Jobs__modelsContainer', value: modelsContainerName }
             { name: 'JobEvents__topicEndpoint', value: jobEventsTopicEndpoint }
             { name: 'Health__port', value: string(healthPort) }
+            // Cloud role name of the worker's telemetry (the OpenTelemetry SDK reads it); the failed-job
+            // alert in alerts.bicep selects the worker's logs by it.
+            { name: 'OTEL_SERVICE_NAME', value: telemetryRoleName }
           ]
           probes: [
             {

@@ -1,5 +1,8 @@
-// The storage account: photos in (uploads), restored photos out (results), model files (models), the
-// Functions host's own containers, the Flex Consumption deployment package, and the job table.
+// The data account: photos in (uploads), restored photos out (results), model files (models), Event Grid
+// events that could not be delivered (events-deadletter), the blob trigger's poison queue, and the job
+// table. Nothing of the Functions host lives here (its bookkeeping and deployment package are in the
+// host account, functions-host-storage.bicep), so the identity behind the internet-facing webhook needs
+// no account-wide role on the account that holds every user's photos.
 // Keyless by construction: shared-key access is off, so every caller (apps, Event Grid, the user's
 // `az storage blob upload --auth-mode login`) authenticates with Entra ID.
 
@@ -23,13 +26,16 @@ param resultsContainerName string
 @description('Container the worker downloads its model files from at start-up.')
 param modelsContainerName string
 
-@description('Container Flex Consumption deploys the Function app package from.')
-param deploymentContainerName string
+@description('Container Event Grid writes undeliverable BlobCreated events into.')
+param deadLetterContainerName string
+
+@description('Queue the blob trigger moves uploads it failed on five times into. Its name is fixed by the Functions blob extension (HostQueueNames.BlobTriggerPoisonQueue), which writes it in the account of the triggering blob.')
+param blobTriggerPoisonQueueName string
 
 @description('Table holding one row per job (state, timings, result blob).')
 param jobsTableName string
 
-@description('Days after which uploads and results are deleted by the lifecycle policy.')
+@description('Days after which uploads, results and dead-lettered events are deleted by the lifecycle policy.')
 @minValue(1)
 param retentionDays int
 
@@ -62,6 +68,18 @@ resource storageAccount 'Microsoft.Storage/storageAccounts@2024-01-01' = {
 resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2024-01-01' = {
   parent: storageAccount
   name: 'default'
+  properties: {
+    // Off on purpose: a deleted photo (by the lifecycle rule or by its owner) must be gone, not kept
+    // recoverable for another retention period. Stated, not left to a default that the portal and the
+    // API set differently.
+    deleteRetentionPolicy: {
+      enabled: false
+    }
+    containerDeleteRetentionPolicy: {
+      enabled: false
+    }
+    isVersioningEnabled: false
+  }
 }
 
 resource uploadsContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = {
@@ -88,12 +106,25 @@ resource modelsContainer 'Microsoft.Storage/storageAccounts/blobServices/contain
   }
 }
 
-resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = {
+resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = {
   parent: blobService
-  name: deploymentContainerName
+  name: deadLetterContainerName
   properties: {
     publicAccess: 'None'
   }
+}
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2024-01-01' = {
+  parent: storageAccount
+  name: 'default'
+}
+
+// Declared (rather than left to the host to create) so the Function app's queue role can be scoped to
+// this one queue. Messages name the upload; Storage expires them after 7 days (the service default: the
+// host sets no time-to-live), whatever retentionDays says (docs/deployment.md, "Where a photo can remain").
+resource blobTriggerPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' = {
+  parent: queueService
+  name: blobTriggerPoisonQueueName
 }
 
 resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2024-01-01' = {
@@ -107,7 +138,9 @@ resource jobsTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2024-
 }
 
 // Photos are personal data: keep them no longer than needed. Deleting by creation time (not last
-// access) makes the retention promise independent of whether anyone looked at the result.
+// access) makes the retention promise independent of whether anyone looked at the result. Dead-lettered
+// events name the upload, so they follow the same rule. Azure runs lifecycle policies about once a day,
+// so a blob can outlive retentionDays by up to about a day.
 resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2024-01-01' = {
   parent: storageAccount
   name: 'default'
@@ -126,6 +159,7 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2024-01
               prefixMatch: [
                 '${uploadsContainer.name}/'
                 '${resultsContainer.name}/'
+                '${deadLetterContainer.name}/'
               ]
             }
             actions: {
@@ -143,11 +177,13 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2024-01
 }
 
 output storageAccountName string = storageAccount.name
+output storageAccountId string = storageAccount.id
 output blobEndpoint string = storageAccount.properties.primaryEndpoints.blob
 output tableEndpoint string = storageAccount.properties.primaryEndpoints.table
 output queueEndpoint string = storageAccount.properties.primaryEndpoints.queue
 output uploadsContainerName string = uploadsContainer.name
 output resultsContainerName string = resultsContainer.name
 output modelsContainerName string = modelsContainer.name
-output deploymentContainerName string = deploymentContainer.name
+output deadLetterContainerName string = deadLetterContainer.name
+output blobTriggerPoisonQueueName string = blobTriggerPoisonQueue.name
 output jobsTableName string = jobsTable.name

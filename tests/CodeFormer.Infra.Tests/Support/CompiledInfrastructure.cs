@@ -6,23 +6,32 @@ namespace CodeFormer.Infra.Tests.Support;
 /// infra/bicep/main.bicep compiled once per test run with the restored Bicep CLI, parsed, and flattened
 /// into its resources (modules compile to nested deployments whose templates hold the real resources).
 /// </summary>
-public sealed class CompiledInfrastructure : IDisposable
+public class CompiledInfrastructure : IDisposable
 {
     public const string MainTemplate = "infra/bicep/main.bicep";
 
     private readonly JsonDocument _document;
 
     public CompiledInfrastructure()
+        : this(MainTemplate)
     {
-        Build = BicepCli.Run("build", MainTemplate, "--stdout");
+    }
+
+    protected CompiledInfrastructure(string template)
+    {
+        TemplatePath = template;
+        Build = BicepCli.Run("build", template, "--stdout");
         if (Build.ExitCode != 0)
         {
-            throw new InvalidOperationException($"bicep build {MainTemplate} failed: {Build.Describe()}");
+            throw new InvalidOperationException($"bicep build {template} failed: {Build.Describe()}");
         }
         _document = JsonDocument.Parse(Build.StandardOutput);
         Root = new TemplateScope(_document.RootElement, passedParameters: null, parent: null, moduleName: "main");
         Resources = Flatten(Root).ToList();
     }
+
+    /// <summary>The .bicep file compiled, relative to the repository root.</summary>
+    public string TemplatePath { get; }
 
     /// <summary>The bicep build run (its standard error carries any compiler or linter diagnostic).</summary>
     public ProcessResult Build { get; }
@@ -46,7 +55,11 @@ public sealed class CompiledInfrastructure : IDisposable
             : throw new InvalidOperationException($"Expected exactly one {type}, found {matches.Count}.");
     }
 
-    public void Dispose() => _document.Dispose();
+    public void Dispose()
+    {
+        _document.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     private static IEnumerable<TemplateResource> Flatten(TemplateScope scope)
     {
@@ -75,4 +88,13 @@ public sealed class CompiledInfrastructure : IDisposable
 public sealed class CompiledInfrastructureCollection : ICollectionFixture<CompiledInfrastructure>
 {
     public const string Name = "compiled infrastructure";
+}
+
+/// <summary>
+/// infra/bicep/uploads-subscription.bicep: deployed by the postdeploy hook, not by main.bicep, so it is
+/// compiled on its own.
+/// </summary>
+public sealed class CompiledUploadsSubscription() : CompiledInfrastructure(UploadsSubscriptionTemplate)
+{
+    public const string UploadsSubscriptionTemplate = "infra/bicep/uploads-subscription.bicep";
 }

@@ -72,6 +72,25 @@ public sealed partial class TemplateScope
     public JsonElement? Variable(string name) =>
         _template.TryGetProperty("variables", out var variables) && variables.TryGetProperty(name, out var v) ? v : null;
 
+    /// <summary>
+    /// The expression the parent deployment passes for a parameter, as written (not resolved): the
+    /// <c>value</c> of <c>{ "value": ... }</c>, or the whole entry when Bicep compiled a conditional value
+    /// into one expression (<c>[if(..., createObject('value', a), createObject('value', b))]</c>).
+    /// </summary>
+    public string? ModuleParameterExpression(string name)
+    {
+        if (_passedParameters is not { } passed || !passed.TryGetProperty(name, out var given))
+        {
+            return null;
+        }
+        return given.ValueKind switch
+        {
+            JsonValueKind.String => given.GetString(),
+            JsonValueKind.Object when given.TryGetProperty("value", out var value) && value.ValueKind == JsonValueKind.String => value.GetString(),
+            _ => null,
+        };
+    }
+
     /// <summary>The value a parameter of this template gets (passed in, else its default), resolved.</summary>
     public JsonElement? Parameter(string name) => ResolveParameter(name);
 
