@@ -28,6 +28,7 @@ internal static class DeviceCheck
         int iterations = args.Int("iterations", 5);
         string work = args.Text("work") ?? Directory.CreateTempSubdirectory("codeformer-device-check-").FullName;
         var total = Stopwatch.StartNew();
+        int failedSections = 0;
 
         var report = new JsonObject
         {
@@ -52,6 +53,7 @@ internal static class DeviceCheck
             {
                 Console.Error.WriteLine($"{name} failed: {ex}");
                 report[name] = new JsonObject { ["error"] = $"{ex.GetType().Name}: {ex.Message}" };
+                failedSections++;
             }
             Save();
         }
@@ -84,8 +86,8 @@ internal static class DeviceCheck
         Section("fp16_vs_fp32", () => Fp16AgainstFp32(models, faces));
         Section("pipeline", () => Pipeline(models, detector, photos, Math.Max(1, iterations / 2)));
         Section("worker", () => Worker(models[ModelPrecision.Fp16], detector, photos[^1]));
-        Console.WriteLine($"wrote {outPath} in {total.Elapsed.TotalSeconds:F0} s");
-        return 0;
+        Console.WriteLine($"wrote {outPath} in {total.Elapsed.TotalSeconds:F0} s; {failedSections} section(s) failed");
+        return failedSections == 0 ? 0 : 1;
     }
 
     private static EngineSettings CudaSettings(int batch, ModelPrecision precision = ModelPrecision.Fp32) => new()

@@ -20,7 +20,12 @@ internal static class WorkerBenchmark
         int batch = args.Int("batch", 8);
         int[] concurrencies = args.Ints("concurrency", [1, 4, 16]);
         int minimumPhotos = args.Int("photos", 16);
-        var photos = new (string Label, string Path)[] { ("1-face", args.Required("one-face")), ("many-face", args.Required("many-faces")) };
+        var photos = new (string Label, string? Path)[] { ("1-face", args.Text("one-face")), ("many-face", args.Text("many-faces")) }
+            .Where(p => p.Path is not null).Select(p => (p.Label, Path: p.Path!)).ToArray();
+        if (photos.Length == 0)
+        {
+            throw new ArgumentException("Give --one-face and/or --many-faces: the photos the jobs restore.");
+        }
         var options = new RestorationOptions { Upscale = args.Int("upscale", 2) };
 
         using var sessionOptions = SessionOptionsFactory.Create(ExecutionDevice.Cpu, args.Text("threads") is { } t ? int.Parse(t) : null, out _);

@@ -10,6 +10,8 @@ public static class CliApplication
     {
         var root = new RootCommand("CodeFormer.Cloud: restore faces in photos with CodeFormer on ONNX Runtime.");
         root.Subcommands.Add(RestoreCommand.Create());
+        root.Subcommands.Add(FaceTaskCommand.Create(Engine.Tasks.FaceTask.Colorize));
+        root.Subcommands.Add(FaceTaskCommand.Create(Engine.Tasks.FaceTask.Inpaint));
         root.Subcommands.Add(ModelsCommand.Create());
         return root;
     }

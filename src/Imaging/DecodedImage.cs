@@ -21,6 +21,12 @@ public sealed record ImageHeader(
     bool SourceIsGreyscaleFormat)
 {
     public long PixelCount => (long)Width * Height;
+
+    /// <summary>
+    /// Problems that did not stop the photo but that the user should see in the report, e.g. damaged EXIF metadata
+    /// (the photo is then processed as stored, without EXIF orientation).
+    /// </summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
 }
 
 /// <summary>A decoded, upright input image and the facts about its source that later stages need.</summary>

@@ -59,6 +59,13 @@ public sealed class ImageEncoder
                 $"The alpha plane of a {image.Width}×{image.Height} image needs {image.Width * image.Height} values, got {image.Alpha.Length}.",
                 nameof(image));
         }
+        if (!OutputFormat.CanHold(format, image.Width, image.Height))
+        {
+            // Never write a corrupt file: WebP's 14-bit sizes would wrap (16800 px decodes as 416 px).
+            throw new ImageRejectedException(
+                ImageRejectionRule.OutputTooLarge,
+                $"The result ({image.Width}×{image.Height} px) is too large for {format}, which stores at most {OutputFormat.MaxSide(format)} px a side; write it as PNG instead.");
+        }
         var keepAlpha = image.Alpha is not null && format != ImageFileFormat.Jpeg;
         if (format == ImageFileFormat.Png)
         {

@@ -36,6 +36,21 @@ public static class OutputFormat
     /// </summary>
     public static ImageFileFormat FromSource(ImageFileFormat sourceFormat) => sourceFormat;
 
+    /// <summary>
+    /// The longest side a format can store: WebP keeps sizes in 14 bits (16383 px), JPEG in 16 bits (65535 px).
+    /// An encoder asked for more writes a file that decodes at a different size, so it is checked before encoding.
+    /// </summary>
+    public static int MaxSide(ImageFileFormat format) => format switch
+    {
+        ImageFileFormat.Webp => 16383,
+        ImageFileFormat.Jpeg => 65535,
+        _ => int.MaxValue,
+    };
+
+    /// <summary>Whether a width × height image can be written in this format without corrupting its size.</summary>
+    public static bool CanHold(ImageFileFormat format, int width, int height) =>
+        width <= MaxSide(format) && height <= MaxSide(format);
+
     /// <summary>The usual file extension, with its dot.</summary>
     public static string ExtensionOf(ImageFileFormat format) => format switch
     {

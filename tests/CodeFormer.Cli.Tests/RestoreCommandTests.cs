@@ -42,9 +42,34 @@ public sealed class RestoreCommandTests(CliFixture fixture)
         // The summary names the failed photo and the rule it broke, on one unwrapped line of stderr.
         var failure = Assert.Single(run.StdErr.Split('\n'), line => line.StartsWith("failed:", StringComparison.Ordinal));
         Assert.Contains(Path.Combine(input, "broken.jpg"), failure);
-        Assert.Contains("NotDecodable", failure);
+        Assert.Contains("Truncated", failure); // its own rule since the hostile-input work (it was NotDecodable)
         Assert.Contains("truncated", failure);
         Assert.Contains("2 restored, 1 failed", run.StdOut);
+    }
+
+    [AssetFact(YuNet, HopperTiny)]
+    public void Markup_in_a_name_a_254_byte_name_and_a_symlink_to_dev_zero_neither_crash_nor_break_outputs()
+    {
+        string input = fixture.NewFolder("hostile-names");
+        string markup = "[bold]unclosed [markup name.png";
+        string longName = new string('a', 250) + ".png"; // 254 bytes: legal, but "_00.png.tmp" would pass 255
+        File.Copy(TestAssets.PathOf(HopperTiny), Path.Combine(input, markup));
+        File.Copy(TestAssets.PathOf(HopperTiny), Path.Combine(input, longName));
+        File.CreateSymbolicLink(Path.Combine(input, "zero.jpg"), "/dev/zero");
+        string output = fixture.NewFolder("hostile-results");
+
+        var run = fixture.Run("restore", input, "--model", fixture.TinyModelPath, "--detector-model", TestAssets.PathOf(YuNet),
+            "--offline", "-s", "1", "-o", output);
+
+        Assert.True(run.ExitCode == 1, run.ToString()); // zero.jpg fails; no SIGABRT (134) from the progress display
+        Assert.True(File.Exists(Path.Combine(output, "final_results", "[bold]unclosed [markup name.png")), run.ToString());
+        var finals = Directory.GetFiles(Path.Combine(output, "final_results")).Select(Path.GetFileName).ToList();
+        Assert.Equal(2, finals.Count);
+        Assert.Contains(finals, f => f!.StartsWith(new string('a', 200), StringComparison.Ordinal) && f.Length <= 255 - 16);
+        Assert.All(Directory.GetFiles(output, "*", SearchOption.AllDirectories), f => Assert.True(System.Text.Encoding.UTF8.GetByteCount(Path.GetFileName(f)) <= 255));
+        var failure = Assert.Single(run.StdErr.Split('\n'), line => line.StartsWith("failed:", StringComparison.Ordinal));
+        Assert.Contains("zero.jpg", failure);
+        Assert.Contains("MaxBytes", failure);
     }
 
     private static void AssertReport(string path, int inputSide)

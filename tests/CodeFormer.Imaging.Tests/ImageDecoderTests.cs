@@ -219,15 +219,16 @@ public sealed class ImageDecoderTests
     }
 
     [Theory]
-    [InlineData(new byte[0], "empty (0 bytes)")]
-    [InlineData(new byte[] { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 }, "start with 0x0102030405060708")]
-    [InlineData(new byte[] { 0xFF, 0xD8, 0xFF }, "JPEG")]
-    [InlineData(new byte[] { 137, 80, 78, 71, 13, 10, 26, 10, 0, 0 }, "PNG")]
-    public void Empty_garbage_and_stub_bytes_are_not_decodable(byte[] bytes, string expectedDetail)
+    [InlineData(new byte[0], "empty (0 bytes)", ImageRejectionRule.NotDecodable)]
+    [InlineData(new byte[] { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 }, "start with 0x0102030405060708", ImageRejectionRule.NotDecodable)]
+    // Stubs of a real header are truncated files (rule Truncated since the hostile-input work; it was NotDecodable).
+    [InlineData(new byte[] { 0xFF, 0xD8, 0xFF }, "JPEG", ImageRejectionRule.NotDecodable)]
+    [InlineData(new byte[] { 137, 80, 78, 71, 13, 10, 26, 10, 0, 0 }, "PNG", ImageRejectionRule.Truncated)]
+    public void Empty_garbage_and_stub_bytes_are_not_decodable(byte[] bytes, string expectedDetail, ImageRejectionRule expectedRule)
     {
         var error = Assert.Throws<ImageRejectedException>(() => _decoder.Decode(bytes));
 
-        Assert.Equal(ImageRejectionRule.NotDecodable, error.Rule);
+        Assert.Equal(expectedRule, error.Rule);
         Assert.Contains("not a decodable JPEG/PNG/WebP image", error.Message);
         Assert.Contains(expectedDetail, error.Message);
     }
@@ -243,7 +244,8 @@ public sealed class ImageDecoderTests
 
         var error = Assert.Throws<ImageRejectedException>(() => _decoder.Decode(truncated));
 
-        Assert.Equal(ImageRejectionRule.NotDecodable, error.Rule);
+        // Truncation has its own rule (Truncated) so the service can tell the user "the upload is incomplete".
+        Assert.Equal(ImageRejectionRule.Truncated, error.Rule);
         Assert.Contains("not a decodable JPEG/PNG/WebP image", error.Message);
     }
 
@@ -257,7 +259,7 @@ public sealed class ImageDecoderTests
         foreach (var bytes in new[] { png[..(png.Length * 2 / 3)], webp[..(webp.Length * 2 / 3)], png[..^1] })
         {
             var error = Assert.Throws<ImageRejectedException>(() => _decoder.Decode(bytes));
-            Assert.Equal(ImageRejectionRule.NotDecodable, error.Rule);
+            Assert.Equal(ImageRejectionRule.Truncated, error.Rule);
             Assert.Contains("truncated", error.Message);
         }
     }

@@ -5,7 +5,13 @@ internal static class InputCollector
 {
     private static readonly HashSet<string> PhotoExtensions = new(StringComparer.OrdinalIgnoreCase) { ".jpg", ".jpeg", ".png", ".webp" };
 
-    public static IReadOnlyList<string> Collect(IEnumerable<string> arguments)
+    /// <summary>Containers <c>restore</c> treats as video (decoded and encoded by ffmpeg).</summary>
+    private static readonly HashSet<string> VideoExtensions = new(StringComparer.OrdinalIgnoreCase) { ".mp4", ".mov", ".mkv", ".webm", ".avi" };
+
+    public static bool IsVideo(string path) => VideoExtensions.Contains(Path.GetExtension(path));
+
+    /// <param name="includeVideos">Folders also yield videos (restore); colorize and inpaint take photos only.</param>
+    public static IReadOnlyList<string> Collect(IEnumerable<string> arguments, bool includeVideos = false)
     {
         var files = new List<string>();
         foreach (var argument in arguments)
@@ -13,7 +19,7 @@ internal static class InputCollector
             if (Directory.Exists(argument))
             {
                 files.AddRange(Directory.EnumerateFiles(argument)
-                    .Where(f => PhotoExtensions.Contains(Path.GetExtension(f)))
+                    .Where(f => PhotoExtensions.Contains(Path.GetExtension(f)) || (includeVideos && IsVideo(f)))
                     .Order(StringComparer.Ordinal));
             }
             else if (File.Exists(argument))
@@ -28,7 +34,9 @@ internal static class InputCollector
         }
         if (files.Count == 0)
         {
-            throw new ArgumentException("No photos found (JPEG, PNG or WebP) in the given inputs.");
+            throw new ArgumentException(includeVideos
+                ? "No photos (JPEG, PNG, WebP) or videos (MP4, MOV, MKV, WebM, AVI) found in the given inputs."
+                : "No photos found (JPEG, PNG or WebP) in the given inputs.");
         }
         return files.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).ToList();
     }

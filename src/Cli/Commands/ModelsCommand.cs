@@ -27,7 +27,7 @@ internal static class ModelsCommand
     {
         var random = new Option<bool>("--random") { Description = "Fill the network with deterministic pseudo-random weights (the only source build supports; real weights come from 'models convert')." };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the pseudo-random weights.", DefaultValueFactory = _ => 0 };
-        var config = new Option<string>("--config") { Description = "Architecture: full (the released model) or tiny (reduced, for tests); also inpainting, colorization.", DefaultValueFactory = _ => "full" };
+        var config = new Option<string>("--config") { Description = "Architecture: full (the released model) or tiny (reduced, for tests); also inpainting, colorization and their tiny-… versions (inpainting ones are built with AdaIN off).", DefaultValueFactory = _ => "full" };
         config.AcceptOnlyFromAmong(ArchitectureChoice.Names);
         var fp16 = new Option<bool>("--fp16") { Description = "Half-precision weights and compute (float32 inputs and outputs), for GPUs." };
         var output = new Option<FileInfo>("--output", "-o") { Description = "Path of the ONNX model to write; the w = 0 graph is written beside it as <name>.w0.onnx.", Required = true };
@@ -43,7 +43,12 @@ internal static class ModelsCommand
             var precision = result.GetValue(fp16) ? OnnxPrecision.Float16 : OnnxPrecision.Float32;
             var stopwatch = Stopwatch.StartNew();
             var weights = RandomWeights.Create(new ParameterLayout(new NetworkLayout(architecture)), result.GetValue(seed));
-            var export = new CodeFormerExportOptions { Precision = precision, WeightsLicense = RandomWeights.LicenseNote(result.GetValue(seed)) };
+            var export = new CodeFormerExportOptions
+            {
+                Precision = precision,
+                WeightsLicense = RandomWeights.LicenseNote(result.GetValue(seed)),
+                AdaIn = ArchitectureChoice.AdaInFor(result.GetValue(config)!),
+            };
             CodeFormerOnnxExporter.WriteFile(architecture, weights, path, export);
             var codeOnlyPath = CodeFormerOnnxExporter.CodeOnlyPathFor(path);
             CodeFormerOnnxExporter.WriteFile(architecture, weights, codeOnlyPath, export with { IncludeFuseBlocks = false });
@@ -64,14 +69,15 @@ internal static class ModelsCommand
         var command = new Command("convert", "Convert a CodeFormer PyTorch checkpoint to ONNX (no Python needed).") { checkpoint, output, fp16, config };
         command.SetAction(result => CommandErrors.Run(() =>
         {
-            Console.Error.WriteLine(ModelRegistry.CodeFormerLicenceNotice);
+            Console.Error.WriteLine(ModelRegistry.TaskLicenceNotice(result.GetValue(checkpoint)!.Name));
             var stopwatch = Stopwatch.StartNew();
             var conversion = CheckpointConverter.Convert(
                 result.GetValue(checkpoint)!.FullName,
                 result.GetValue(output)!.FullName,
                 ArchitectureChoice.Parse(result.GetValue(config)!),
                 result.GetValue(fp16),
-                new Progress<string>(Console.Error.WriteLine));
+                new Progress<string>(Console.Error.WriteLine),
+                adaIn: ArchitectureChoice.AdaInFor(result.GetValue(config)!));
             Console.WriteLine($"{conversion} in {stopwatch.Elapsed.TotalSeconds:F1} s");
             return 0;
         }));

@@ -4,6 +4,7 @@ using CodeFormer.Engine.Detection;
 using CodeFormer.Engine.Imaging;
 using CodeFormer.Engine.Pipeline;
 using CodeFormer.Engine.Runtime;
+using CodeFormer.Engine.Video;
 using Spectre.Console;
 
 namespace CodeFormer.Cli.Commands;
@@ -36,16 +37,22 @@ internal static class RestoreCommand
         var format = new Option<string?>("--format") { Description = "Output format: png, jpg or webp (default: the input's)." };
         format.AcceptOnlyFromAmong("png", "jpg", "jpeg", "webp");
         var output = new Option<DirectoryInfo>("--output", "-o") { Description = "Output folder.", DefaultValueFactory = _ => new DirectoryInfo("results") };
-        var batch = new Option<int?>("--batch-size") { Description = "Faces per network call (default: 1 on CPU, 4 on CUDA)." };
+        var batch = new Option<int?>("--batch-size") { Description = "Most faces per network call (default: 1 on CPU, 8 on CUDA)." };
+        var ffmpeg = new Option<FileInfo?>("--ffmpeg") { Description = "Videos: the ffmpeg executable (ffprobe beside it); default: found on the PATH." };
+        var crf = new Option<int>("--crf") { Description = "Videos: encoder quality, CRF 0–51 (lower is better and larger).", DefaultValueFactory = _ => 18 };
+        var noSmoothing = new Option<bool>("--no-smoothing") { Description = "Videos: detect and align every frame on its own (as the reference) instead of tracking faces and smoothing their landmarks." };
 
         var command = new Command("restore", "Restore every face in photos: detect, align, restore with CodeFormer, paste back.")
         {
             inputs, fidelity, upscale, bgUpsampler, bgModel, faceUpsample, aligned, onlyCenter, drawBox, maxFaces, minFaceSize,
-            detector, device, model, detectorModel, modelsDir, offline, format, output, batch,
+            detector, device, model, detectorModel, modelsDir, offline, format, output, batch, ffmpeg, crf, noSmoothing,
         };
         command.SetAction((result, cancellationToken) => CommandErrors.RunAsync(async () =>
         {
-            var files = InputCollector.Collect(result.GetValue(inputs)!);
+            var all = InputCollector.Collect(result.GetValue(inputs)!, includeVideos: true);
+            var allNames = OutputNames.For(all);
+            var files = all.Where(f => !InputCollector.IsVideo(f)).ToList();
+            var videos = all.Where(InputCollector.IsVideo).ToList();
             var options = new RestorationOptions
             {
                 Fidelity = result.GetValue(fidelity),
@@ -77,9 +84,28 @@ internal static class RestoreCommand
             };
             using var http = new HttpClient();
             var factory = new RestorationEngineFactory(new StderrLogger<RestorationEngineFactory>(), http);
-            using var engine = await factory.CreateAsync(engineSettings, cancellationToken);
             var writer = new ResultWriter(result.GetValue(output)!.FullName);
-            var outcomes = await new BatchRunner(engine, writer, AnsiConsole.Console).RunAsync(files, options, cancellationToken);
+            var outcomes = new List<PhotoOutcome>();
+            if (videos.Count > 0)
+            {
+                var videoOptions = new VideoOptions
+                {
+                    Restoration = options with { IncludeComparison = false, IncludeFaceImages = false },
+                    Crf = result.GetValue(crf),
+                    Smoothing = !result.GetValue(noSmoothing),
+                };
+                videoOptions.Validate();
+                // ffmpeg is looked for before any model is loaded, so a missing tool is the first and only message.
+                var tools = FfmpegTools.Locate(result.GetValue(ffmpeg)?.FullName);
+                using var restorer = await VideoRestorer.CreateAsync(engineSettings with { NeedsDetector = true }, tools, Console.Error.WriteLine, http, cancellationToken);
+                var videoNames = videos.Select(v => allNames[all.ToList().IndexOf(v)]).ToList();
+                outcomes.AddRange(await new VideoRunner(restorer, AnsiConsole.Console, Console.Error).RunAsync(videos, videoNames, writer.OutputRoot, videoOptions, cancellationToken));
+            }
+            if (files.Count > 0)
+            {
+                using var engine = await factory.CreateAsync(engineSettings, cancellationToken);
+                outcomes.AddRange(await new BatchRunner(engine, writer, AnsiConsole.Console).RunAsync(files, options, cancellationToken));
+            }
             SummaryTable.Render(AnsiConsole.Console, outcomes, writer.OutputRoot, Console.Error);
             return outcomes.Any(o => !o.Succeeded) ? CommandErrors.Failure : 0;
         }));

@@ -1,4 +1,5 @@
 using CodeFormer.Cli.Commands;
+using CodeFormer.Imaging;
 using CodeFormer.Engine.Imaging;
 using CodeFormer.Engine.Pipeline;
 using Spectre.Console;
@@ -29,7 +30,9 @@ internal sealed class BatchRunner(RestorationEngine engine, ResultWriter writer,
                 {
                     var file = files[i];
                     cancellationToken.ThrowIfCancellationRequested();
-                    overall.Description = Path.GetFileName(file);
+                    // A task description is Spectre markup: a name like "[bold]x [y.jpg" must be escaped or the progress
+                    // refresh throws on a background thread and aborts the process.
+                    overall.Description = Markup.Escape(Path.GetFileName(file));
                     outcomes.Add(await RunOneAsync(file, names[i], options, overall, cancellationToken));
                     overall.Value = outcomes.Count;
                 }
@@ -44,7 +47,8 @@ internal sealed class BatchRunner(RestorationEngine engine, ResultWriter writer,
         var progress = new Progress<RestorationProgress>(p => overall.Value = start + Math.Clamp(p.Fraction, 0, 1) * 0.99);
         try
         {
-            var bytes = await File.ReadAllBytesAsync(file, cancellationToken);
+            // Capped as it reads: a "photo" that is a symlink to /dev/zero (or a FIFO) is refused at the limit, not read whole.
+            var bytes = BoundedRead.ReadFile(file, ImageLimits.Default.MaxBytes, cancellationToken);
             var result = await engine.RestoreAsync(bytes, options, progress, cancellationToken);
             var written = writer.Write(file, result, outputName);
             return new PhotoOutcome(file, true, result.Faces.Count, written[0], result.Width, result.Height, result.Timings.Total, null, result.Warnings);

@@ -65,10 +65,12 @@ internal sealed record PhotoReport(
     bool Greyscale,
     IReadOnlyList<FaceReport> Faces,
     IReadOnlyDictionary<string, double> TimingsMs,
-    double TotalMs)
+    double TotalMs,
+    IReadOnlyList<string> Warnings)
 {
     public static PhotoReport From(string input, string output, RestorationResult r) => new(
         input, output, r.InputWidth, r.InputHeight, r.Width, r.Height, r.Greyscale, r.Faces,
         r.Timings.Milliseconds.ToDictionary(kv => kv.Key.ToString().ToLowerInvariant(), kv => Math.Round(kv.Value, 2)),
-        Math.Round(r.Timings.Total, 2));
+        Math.Round(r.Timings.Total, 2),
+        r.Warnings);
 }

@@ -51,9 +51,11 @@ public sealed class ModelDownloader
 
         await FetchIntoPartialAsync(model, partialPath, progress, cancellationToken).ConfigureAwait(false);
 
+        // No published hash: a hash pinned by an earlier first download still binds this one (trust on first use).
+        var pinned = model.Sha256 is null ? ModelFileVerifier.ReadPin(destinationPath) : null;
         try
         {
-            ModelFileVerifier.Verify(partialPath, model, cancellationToken, writeMarker: false);
+            ModelFileVerifier.Verify(partialPath, pinned is null ? model : model with { Sha256 = pinned }, cancellationToken, writeMarker: false);
         }
         catch (ModelIntegrityException error)
         {
@@ -74,6 +76,14 @@ public sealed class ModelDownloader
         else
         {
             ModelFileVerifier.DeleteMarker(destinationPath);
+            var actual = pinned ?? ModelFileVerifier.ComputeSha256(destinationPath, cancellationToken);
+            if (pinned is null)
+            {
+                ModelFileVerifier.WritePin(destinationPath, actual);
+                _notice($"{model.Name}: no SHA-256 is published for {model.FileName}, so this first download was trusted and its hash pinned " +
+                    $"(trust on first use): {actual} in {ModelFileVerifier.PinPathOf(destinationPath)}. Later runs refuse a file that differs.");
+            }
+            ModelFileVerifier.MarkVerified(destinationPath, actual);
         }
     }
 

@@ -12,6 +12,23 @@ internal static class ModelFileVerifier
 {
     public const string MarkerSuffix = ".sha256-ok";
 
+    /// <summary>
+    /// Beside a model with no published SHA-256: the hash of its first download (trust on first use). Later runs and
+    /// re-downloads must match it, so a file swapped after that first download is still caught.
+    /// </summary>
+    public const string PinSuffix = ".sha256-pinned";
+
+    public static string PinPathOf(string modelPath) => modelPath + PinSuffix;
+
+    /// <summary>The hash pinned for a model file at its first download, or null when none was.</summary>
+    public static string? ReadPin(string modelPath)
+    {
+        var pin = PinPathOf(modelPath);
+        return File.Exists(pin) ? File.ReadAllText(pin).Trim().ToLowerInvariant() : null;
+    }
+
+    public static void WritePin(string modelPath, string sha256) => File.WriteAllText(PinPathOf(modelPath), sha256 + "\n");
+
     public static string MarkerPathOf(string modelPath) => modelPath + MarkerSuffix;
 
     /// <summary>Verifies the file (using the marker when it still describes the file) and writes the marker on success.</summary>
@@ -25,16 +42,18 @@ internal static class ModelFileVerifier
                 model.Sha256,
                 actualSha256: null);
         }
-        if (model.Sha256 is null || HasValidMarker(file, model.Sha256))
+        var expected = model.Sha256 ?? ReadPin(path);
+        if (expected is null || HasValidMarker(file, expected))
         {
             return;
         }
         var actual = ComputeSha256(path, cancellationToken);
-        if (!string.Equals(actual, model.Sha256, StringComparison.OrdinalIgnoreCase))
+        if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
         {
+            var source = model.Sha256 is null ? $"the SHA-256 pinned at its first download ({PinPathOf(path)})" : "";
             throw new ModelIntegrityException(
-                $"Model file {path} has SHA-256 {actual}; {model.Name} should have {model.Sha256}.",
-                model.Sha256,
+                $"Model file {path} has SHA-256 {actual}; {model.Name} should have {expected}{(source.Length > 0 ? ", " + source : "")}.",
+                expected,
                 actual);
         }
         if (writeMarker)

@@ -26,6 +26,41 @@ public static class ModelRegistry
         LicenceNotice = CodeFormerLicenceNotice,
     };
 
+    /// <summary>The same S-Lab terms, said for the task checkpoints by their own names.</summary>
+    public static string TaskLicenceNotice(string fileName) => CodeFormerLicenceNotice.Replace("codeformer.pth", fileName, StringComparison.Ordinal);
+
+    /// <summary>
+    /// Colorization (doc B.11, C): codebook 1024, fuse at 32/64/128, 93,046,083 parameters. Neither its size nor a
+    /// SHA-256 is published anywhere we could find, so the first download is pinned (trust on first use, said visibly).
+    /// </summary>
+    public static KnownModel CodeFormerColorization { get; } = new(
+        Name: "codeformer-colorization",
+        Url: new Uri("https://github.com/sczhou/CodeFormer/releases/download/v0.1.0/codeformer_colorization.pth"),
+        Sha256: null,
+        SizeBytes: null,
+        Licence: "S-Lab License 1.0 (non-commercial)",
+        Contract: "pytorch-checkpoint (codebook 1024, connect list 32/64/128) → converted to ONNX on first use (AdaIN on; run at w = 0)",
+        FileName: "codeformer_colorization.pth")
+    {
+        LicenceNotice = TaskLicenceNotice("codeformer_colorization.pth"),
+    };
+
+    /// <summary>
+    /// Inpainting (doc B.11, C): codebook 512, fuse at 32/64/128, 92,652,867 parameters, 370,786,611 bytes. Only an MD5
+    /// and an unverified, truncated SHA-256 are known, so the size is checked and the SHA-256 is pinned on first download.
+    /// </summary>
+    public static KnownModel CodeFormerInpainting { get; } = new(
+        Name: "codeformer-inpainting",
+        Url: new Uri("https://github.com/sczhou/CodeFormer/releases/download/v0.1.0/codeformer_inpainting.pth"),
+        Sha256: null,
+        SizeBytes: 370_786_611,
+        Licence: "S-Lab License 1.0 (non-commercial)",
+        Contract: "pytorch-checkpoint (codebook 512, connect list 32/64/128) → converted to ONNX on first use (AdaIN off; run at w = 1)",
+        FileName: "codeformer_inpainting.pth")
+    {
+        LicenceNotice = TaskLicenceNotice("codeformer_inpainting.pth"),
+    };
+
     public static KnownModel YuNet { get; } = new(
         Name: "yunet",
         Url: new Uri("https://github.com/opencv/opencv_zoo/raw/main/models/face_detection_yunet/face_detection_yunet_2023mar.onnx"),
@@ -63,7 +98,7 @@ public static class ModelRegistry
             "converted to ONNX on first use (input float32 [1,3,H,W] RGB 0..1, output [1,3,2H,2W]); --bg-model takes an ONNX instead",
         FileName: "RealESRGAN_x2plus.pth");
 
-    public static IReadOnlyList<KnownModel> All { get; } = [CodeFormer, YuNet, RetinaFaceMobile, RealEsrganX2];
+    public static IReadOnlyList<KnownModel> All { get; } = [CodeFormer, CodeFormerColorization, CodeFormerInpainting, YuNet, RetinaFaceMobile, RealEsrganX2];
 
     /// <summary>Finds a model by name (case-insensitive); an unknown name is an error listing the known ones.</summary>
     public static KnownModel Find(string name)

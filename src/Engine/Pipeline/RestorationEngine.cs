@@ -99,6 +99,10 @@ public sealed class RestorationEngine : IDisposable
         {
             throw new PhotoRefusedException(ex.Message, innerException: ex);
         }
+        if (options.Task != Tasks.FaceTask.Restore)
+        {
+            throw new PhotoRefusedException($"This engine restores photos; {options.Task.ToString().ToLowerInvariant()} runs through FaceTaskEngine (FaceTaskEngineFactory) with its own model.");
+        }
         if (!options.InputIsAligned && _detector is null)
         {
             throw new PhotoRefusedException("This engine was created without a face detector; only aligned inputs can be restored.");
@@ -304,6 +308,13 @@ public sealed class RestorationEngine : IDisposable
             IReadOnlyList<FaceReport> faces, IReadOnlyList<FaceImages> faceImages, RgbImage comparisonBefore)
         {
             Report(RestorationStage.Encode, 0.95, "encoding");
+            var warnings = new List<string>(decoded.Header.Warnings);
+            if (!OutputFormat.CanHold(format, output.Width, output.Height))
+            {
+                // Never a corrupt file: WebP's 14-bit sizes would wrap (16800 px decodes as 416 px). PNG holds any size.
+                warnings.Add($"the result is {output.Width}×{output.Height} px, more than {format} can store ({OutputFormat.MaxSide(format)} px a side); it was written as PNG");
+                format = ImageFileFormat.Png;
+            }
             // A greyscale source is written back as greyscale; a colour photo that merely looks grey keeps its channels.
             // Deliberate deviation: a 16-bit PNG source is written as 16-bit PNG so its fine levels survive (the reference
             // scales 16-bit input to 0..255 and writes 8 bits, or 16 only by the accident of bug #222). The depth follows
@@ -315,7 +326,6 @@ public sealed class RestorationEngine : IDisposable
                 ? _timings.Measure(RestorationStage.Encode, () => engine._encoder.Encode(SideBySide.Compose(comparisonBefore, output), ImageFileFormat.Png))
                 : null;
             Report(RestorationStage.Encode, 1, "done");
-            var warnings = new List<string>();
             if (ImageEncoder.DropsAlpha(output, format))
             {
                 warnings.Add($"the photo has an alpha channel that {format} cannot store; it was dropped (choose PNG or WebP to keep it)");

@@ -1,8 +1,17 @@
+using CodeFormer.Engine.Tasks;
+
 namespace CodeFormer.Engine.Pipeline;
 
 /// <summary>Per-photo options of a restoration run; defaults follow the official CLI (reference doc B.1).</summary>
 public sealed record RestorationOptions
 {
+    /// <summary>
+    /// What the network is asked to do. The whole-photo <see cref="RestorationEngine"/> restores; colorize and inpaint run
+    /// on aligned faces through <see cref="FaceTaskEngine"/> with their own checkpoints and fixed w (doc B.11).
+    /// A job contract carries this field so that a host can route the job to the right engine.
+    /// </summary>
+    public FaceTask Task { get; init; } = FaceTask.Restore;
+
     /// <summary>Fidelity weight w: 0 favours quality (pure codebook), 1 fidelity to the input. Default 0.5 as the official CLI.</summary>
     public double Fidelity { get; init; } = 0.5;
 
@@ -44,6 +53,10 @@ public sealed record RestorationOptions
     /// <summary>Throws naming the first option out of range, before any work is done.</summary>
     public void Validate()
     {
+        if (!Enum.IsDefined(Task))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Task), Task, "Task must be restore, colorize or inpaint.");
+        }
         if (!double.IsFinite(Fidelity) || Fidelity < 0 || Fidelity > 1)
         {
             throw new ArgumentOutOfRangeException(nameof(Fidelity), Fidelity, "Fidelity weight w must be in [0, 1].");

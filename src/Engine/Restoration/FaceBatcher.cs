@@ -174,7 +174,11 @@ public sealed class FaceBatcher : IDisposable
         }
         catch (Exception ex)
         {
-            batch[0].Completion.TrySetException(Fault(ex));
+            // A single face, or a batch cut short by disposal: nothing to retry.
+            foreach (var face in batch)
+            {
+                face.Completion.TrySetException(Fault(ex));
+            }
             return;
         }
         foreach (var face in batch)
@@ -234,7 +238,10 @@ public sealed class FaceBatcher : IDisposable
         _ => new ModelFaultException($"The restoration network failed on a face: {ex.Message}", ex),
     };
 
-    /// <summary>Stops the device loop after the batch in progress; faces still waiting fail as disposed.</summary>
+    /// <summary>
+    /// Stops the device loop: the batch in progress is cancelled through the restorer's token and its faces, like the
+    /// faces still waiting, fail with <see cref="ObjectDisposedException"/>. Returns when the loop has ended.
+    /// </summary>
     public void Dispose()
     {
         if (_disposed)

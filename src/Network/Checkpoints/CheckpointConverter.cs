@@ -25,7 +25,7 @@ public sealed record ConversionResult(
 /// </summary>
 public static class CheckpointConverter
 {
-    public static ConversionResult Convert(string checkpointPath, string onnxPath, CodeFormerArchitecture architecture, bool fp16, IProgress<string>? progress = null)
+    public static ConversionResult Convert(string checkpointPath, string onnxPath, CodeFormerArchitecture architecture, bool fp16, IProgress<string>? progress = null, bool adaIn = true)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(checkpointPath);
         ArgumentException.ThrowIfNullOrWhiteSpace(onnxPath);
@@ -57,10 +57,10 @@ public static class CheckpointConverter
         {
             progress?.Report($"Writing {target} ({CodeFormerModelMetadata.PrecisionText(precision)}, with fuse blocks)");
             CodeFormerOnnxExporter.WriteFile(architecture, weights, temporary,
-                new CodeFormerExportOptions { IncludeFuseBlocks = true, Precision = precision });
+                new CodeFormerExportOptions { IncludeFuseBlocks = true, Precision = precision, AdaIn = adaIn });
             progress?.Report($"Writing {codeOnlyTarget} (w = 0, no fuse blocks)");
             CodeFormerOnnxExporter.WriteFile(architecture, weights, codeOnlyTemporary,
-                new CodeFormerExportOptions { IncludeFuseBlocks = false, Precision = precision });
+                new CodeFormerExportOptions { IncludeFuseBlocks = false, Precision = precision, AdaIn = adaIn });
             // The sibling goes first: once the main file is in place, its pair is complete.
             File.Move(codeOnlyTemporary, codeOnlyTarget, overwrite: true);
             File.Move(temporary, target, overwrite: true);

@@ -18,52 +18,51 @@ public static class CodeFormerCheckpoint
         ("Tiny (tests)", CodeFormerArchitecture.Tiny),
     ];
 
-    public static WeightSet Load(string path, CodeFormerArchitecture architecture)
-    {
-        var weights = TorchCheckpointReader.ReadStateDict(path);
-        Validate(weights, architecture);
-        return weights;
-    }
+    /// <summary>
+    /// Names and shapes are checked against the architecture before any tensor is read, so unknown or mis-shaped
+    /// tensors are never inflated (a 2 MB zip whose unknown keys inflate to gigabytes is refused at once).
+    /// </summary>
+    public static WeightSet Load(string path, CodeFormerArchitecture architecture) =>
+        TorchCheckpointReader.ReadStateDict(path, null, shapes => ValidateShapes(shapes, architecture));
 
     /// <summary>
     /// The released variant (restoration, inpainting, colorization) or Tiny whose layout these weights fit
     /// exactly, or null: lets a caller pick the architecture from the checkpoint instead of asking the user.
     /// </summary>
     public static CodeFormerArchitecture? IdentifyArchitecture(WeightSet weights) =>
-        KnownArchitectures.Select(k => k.Architecture).FirstOrDefault(a => Fits(weights, a));
+        KnownArchitectures.Select(k => k.Architecture).FirstOrDefault(a => Fits(ShapesOf(weights), a));
 
     /// <summary>
     /// Strict validation; when the shapes reveal another known CodeFormer variant, the first problem
     /// listed says so, since "wrong model chosen" is far likelier than a corrupt file.
     /// </summary>
-    public static void Validate(WeightSet weights, CodeFormerArchitecture architecture)
+    public static void Validate(WeightSet weights, CodeFormerArchitecture architecture) => ValidateShapes(ShapesOf(weights), architecture);
+
+    private static void ValidateShapes(IReadOnlyList<(string Name, int[] Shape)> shapes, CodeFormerArchitecture architecture)
     {
-        try
+        var problems = WeightSet.FindProblems(shapes, new ParameterLayout(new NetworkLayout(architecture)).Parameters);
+        if (problems.Count == 0)
         {
-            weights.ValidateAgainst(new ParameterLayout(new NetworkLayout(architecture)));
+            return;
         }
-        catch (InvalidWeightsException e)
-        {
-            string? hint = DescribeLikelyArchitecture(weights, architecture);
-            if (hint is null)
-            {
-                throw;
-            }
-            throw new InvalidWeightsException([hint, .. e.Problems]);
-        }
+        string? hint = DescribeLikelyArchitecture(shapes, architecture);
+        throw new InvalidWeightsException(hint is null ? problems : [hint, .. problems]);
     }
 
-    private static string? DescribeLikelyArchitecture(WeightSet weights, CodeFormerArchitecture expected)
+    private static List<(string Name, int[] Shape)> ShapesOf(WeightSet weights) => weights.Names.Select(n => (n, weights[n].Shape)).ToList();
+
+    private static string? DescribeLikelyArchitecture(IReadOnlyList<(string Name, int[] Shape)> shapes, CodeFormerArchitecture expected)
     {
         foreach (var (name, candidate) in KnownArchitectures)
         {
-            if (candidate != expected && Fits(weights, candidate))
+            if (candidate != expected && Fits(shapes, candidate))
             {
                 return $"these weights are the {name} variant (codebook {candidate.CodebookSize}, fuse at {string.Join("/", candidate.FuseResolutions)}); choose that architecture";
             }
         }
-        int? codebook = weights.Contains("quantize.embedding.weight") ? weights["quantize.embedding.weight"].Shape[0] : null;
-        var fuse = FuseResolutionsOf(weights);
+        var embedding = shapes.FirstOrDefault(s => s.Name == "quantize.embedding.weight");
+        int? codebook = embedding.Shape is { Length: > 0 } shape ? shape[0] : null;
+        var fuse = FuseResolutionsOf(shapes);
         if ((codebook is { } c && c != expected.CodebookSize) || !fuse.SequenceEqual(expected.FuseResolutions.Order()))
         {
             return $"the checkpoint has codebook {codebook?.ToString() ?? "?"} and fuse blocks at {Describe(fuse)}, " +
@@ -72,20 +71,11 @@ public static class CodeFormerCheckpoint
         return null;
     }
 
-    private static bool Fits(WeightSet weights, CodeFormerArchitecture candidate)
-    {
-        try
-        {
-            weights.ValidateAgainst(new ParameterLayout(new NetworkLayout(candidate)));
-            return true;
-        }
-        catch (InvalidWeightsException)
-        {
-            return false;
-        }
-    }
+    private static bool Fits(IReadOnlyList<(string Name, int[] Shape)> shapes, CodeFormerArchitecture candidate) =>
+        WeightSet.FindProblems(shapes, new ParameterLayout(new NetworkLayout(candidate)).Parameters).Count == 0;
 
-    private static List<int> FuseResolutionsOf(WeightSet weights) => weights.Names
+    private static List<int> FuseResolutionsOf(IReadOnlyList<(string Name, int[] Shape)> shapes) => shapes
+        .Select(s => s.Name)
         .Where(ParameterLayout.IsFuseParameter)
         .Select(n => n.Split('.')[1])
         .Distinct()

@@ -21,11 +21,26 @@ public static class TorchCheckpointReader
     /// tensors is used as is. Integer tensors (BatchNorm's num_batches_tracked) are left out, since they
     /// are bookkeeping, not weights.
     /// </summary>
-    public static WeightSet ReadStateDict(string path, IReadOnlyList<string>? preferredKeys = null)
+    public static WeightSet ReadStateDict(string path, IReadOnlyList<string>? preferredKeys = null) =>
+        ReadStateDict(path, preferredKeys, checkShapes: null);
+
+    /// <summary>
+    /// As <see cref="ReadStateDict(string, IReadOnlyList{string}?)"/>, but first hands every floating-point tensor's name
+    /// and shape (read from the pickle, no data yet) to <paramref name="checkShapes"/>, which throws to refuse: tensor
+    /// data is read only for a state dict whose names and shapes the architecture accepts.
+    /// </summary>
+    public static WeightSet ReadStateDict(string path, IReadOnlyList<string>? preferredKeys, Action<IReadOnlyList<(string Name, int[] Shape)>>? checkShapes)
     {
         using var archive = Open(path);
         var stateDict = SelectStateDict(archive.Root, preferredKeys ?? DefaultPreferredKeys, path);
-        return Materialise(stateDict, archive);
+        var tensors = FloatTensors(stateDict);
+        checkShapes?.Invoke(tensors.Select(t => (t.Name, t.Tensor.Shape)).ToList());
+        var weights = new WeightSet();
+        foreach (var (name, tensor) in tensors)
+        {
+            weights.Add(name, TorchTensorDecoder.Decode(name, tensor, archive));
+        }
+        return weights;
     }
 
     internal static ITorchCheckpointArchive Open(string path)
@@ -79,9 +94,9 @@ public static class TorchCheckpointReader
             $"its top-level keys are: {top.DescribeKeys()}.");
     }
 
-    private static WeightSet Materialise(PickleDict stateDict, ITorchStorageSource source)
+    private static List<(string Name, TorchTensorReference Tensor)> FloatTensors(PickleDict stateDict)
     {
-        var weights = new WeightSet();
+        var tensors = new List<(string, TorchTensorReference)>();
         foreach (var (key, value) in stateDict.Entries)
         {
             if (key is not string name)
@@ -94,9 +109,9 @@ public static class TorchCheckpointReader
             }
             if (tensor.Storage.Type.IsFloatingPoint)
             {
-                weights.Add(name, TorchTensorDecoder.Decode(name, tensor, source));
+                tensors.Add((name, tensor));
             }
         }
-        return weights;
+        return tensors;
     }
 }

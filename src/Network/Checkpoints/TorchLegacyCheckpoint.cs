@@ -50,7 +50,15 @@ internal sealed class TorchLegacyCheckpoint : ITorchCheckpointArchive
     public void Read(TorchStorageReference storage, long byteOffset, Span<byte> destination)
     {
         var (dataOffset, blobCount) = _blobByKey[storage.Key];
-        long end = storage.ElementOffset * storage.Type.ElementSize + byteOffset + destination.Length;
+        long end;
+        try
+        {
+            end = checked(storage.ElementOffset * storage.Type.ElementSize + byteOffset + destination.Length);
+        }
+        catch (OverflowException)
+        {
+            throw new CheckpointFormatException($"Storage '{storage.Key}': a view at element {storage.ElementOffset} overflows 64-bit byte offsets.");
+        }
         if (end > blobCount * storage.Type.ElementSize)
         {
             throw new CheckpointFormatException(
@@ -82,7 +90,8 @@ internal sealed class TorchLegacyCheckpoint : ITorchCheckpointArchive
             throw new CheckpointFormatException(
                 $"unsupported persistent id {PickleUnpickler.Describe(id)} (expected ('storage', type, key, location, size, view_metadata))");
         }
-        if (tuple[1] is not TorchStorageType type || tuple[2] is not string rootKey || tuple[4] is not long rootCount || rootCount < 0)
+        if (tuple[1] is not TorchStorageType type || tuple[2] is not string rootKey || tuple[4] is not long rootCount || rootCount < 0
+            || rootCount > long.MaxValue / type.ElementSize)
         {
             throw new CheckpointFormatException($"malformed storage id ({string.Join(", ", tuple.Select(PickleUnpickler.Describe))})");
         }
@@ -95,7 +104,8 @@ internal sealed class TorchLegacyCheckpoint : ITorchCheckpointArchive
         {
             null => new TorchStorageReference(type, rootKey, 0, rootCount),
             // A view into the root storage: (view_key, offset, size) in elements.
-            object?[] { Length: 3 } view when view[1] is long offset && view[2] is long size && offset >= 0 && size >= 0 && offset + size <= rootCount
+            // offset <= rootCount - size: the sum offset + size could overflow.
+            object?[] { Length: 3 } view when view[1] is long offset && view[2] is long size && offset >= 0 && size >= 0 && size <= rootCount && offset <= rootCount - size
                 => new TorchStorageReference(type, rootKey, offset, size),
             var other => throw new CheckpointFormatException($"storage '{rootKey}' has unsupported view metadata {PickleUnpickler.Describe(other)}"),
         };

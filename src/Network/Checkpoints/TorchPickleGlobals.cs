@@ -89,7 +89,21 @@ internal static class TorchPickleGlobals
             {
                 throw new CheckpointFormatException($"size ({string.Join(", ", size)}) or stride ({string.Join(", ", stride)}) is out of range");
             }
-            return new TorchTensorReference(storage, offset, size.Select(d => (int)d).ToArray(), stride);
+            var tensor = new TorchTensorReference(storage, offset, size.Select(d => (int)d).ToArray(), stride);
+            // Every size, stride and offset is checked here, when the pickle is read and before any byte of data is:
+            // the element count and the last element the view reaches must be computable without overflow (whether
+            // that element lies inside the storage is checked, with the tensor's name, when it is decoded).
+            try
+            {
+                _ = tensor.ElementCount;
+                _ = tensor.LastStorageIndex();
+            }
+            catch (OverflowException)
+            {
+                throw new CheckpointFormatException(
+                    $"a tensor of shape {tensor.ShapeText} with stride ({string.Join(", ", stride)}) at offset {offset} overflows 64-bit arithmetic");
+            }
+            return tensor;
         }
 
         private static long[] ReadInts(object? value, string what)

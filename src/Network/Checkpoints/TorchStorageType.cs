@@ -65,13 +65,33 @@ internal sealed class TorchStorageType
 /// </summary>
 internal sealed record TorchStorageReference(TorchStorageType Type, string Key, long ElementOffset, long ElementCount)
 {
-    public long ByteCount => ElementCount * Type.ElementSize;
+    /// <summary>Checked: a storage count near 2^63 must not wrap to a small byte count.</summary>
+    public long ByteCount => checked(ElementCount * Type.ElementSize);
 }
 
 /// <summary>A tensor as <c>_rebuild_tensor_v2</c> describes it: a strided view into a storage, data not yet read.</summary>
 internal sealed record TorchTensorReference(TorchStorageReference Storage, long StorageOffset, int[] Shape, long[] Stride)
 {
-    public long ElementCount => Shape.Aggregate(1L, (n, d) => n * d);
+    /// <summary>Checked: a shape whose product wraps (to 0, say) must not pass as a small tensor.</summary>
+    public long ElementCount => Shape.Aggregate(1L, (n, d) => checked(n * d));
+
+    /// <summary>
+    /// The storage element the view's last element sits at (offset + Σ (size−1)·stride), computed checked so that a
+    /// stride of 2^62 or a span past 2^63 is refused instead of wrapping past the bounds check; -1 for an empty tensor.
+    /// </summary>
+    public long LastStorageIndex()
+    {
+        if (Shape.Any(d => d == 0))
+        {
+            return -1;
+        }
+        long last = StorageOffset;
+        for (int i = 0; i < Shape.Length; i++)
+        {
+            last = checked(last + checked((Shape[i] - 1L) * Stride[i]));
+        }
+        return last;
+    }
 
     public string ShapeText => "(" + string.Join(", ", Shape) + (Shape.Length == 1 ? ",)" : ")");
 }

@@ -10,7 +10,8 @@ namespace CodeFormer.Network.Checkpoints;
 /// </summary>
 internal static class TorchTensorDecoder
 {
-    public static Tensor Decode(string name, TorchTensorReference tensor, ITorchStorageSource source)
+    /// <param name="pieceElements">Elements read per piece (default 2^28, 1 GiB of float32); tests make it small.</param>
+    public static Tensor Decode(string name, TorchTensorReference tensor, ITorchStorageSource source, int pieceElements = 1 << 28)
     {
         var type = tensor.Storage.Type;
         if (!type.IsFloatingPoint)
@@ -27,27 +28,26 @@ internal static class TorchTensorDecoder
         {
             return new Tensor(tensor.Shape, data);
         }
-        long lastIndex = tensor.StorageOffset + tensor.Shape.Select((d, i) => (d - 1L) * tensor.Stride[i]).Sum();
+        // Checked when the pickle was read (TorchPickleGlobals); checked again here because a reference may be built elsewhere.
+        long lastIndex;
+        try
+        {
+            lastIndex = tensor.LastStorageIndex();
+        }
+        catch (OverflowException)
+        {
+            throw new CheckpointFormatException($"Tensor '{name}' {tensor.ShapeText} with stride ({string.Join(", ", tensor.Stride)}) overflows 64-bit arithmetic.");
+        }
         if (lastIndex >= tensor.Storage.ElementCount)
         {
             throw new CheckpointFormatException(
                 $"Tensor '{name}' {tensor.ShapeText} at offset {tensor.StorageOffset} with stride ({string.Join(", ", tensor.Stride)}) " +
                 $"reaches element {lastIndex}, past the end of its storage '{tensor.Storage.Key}' of {tensor.Storage.ElementCount} elements.");
         }
-        long byteOffset = tensor.StorageOffset * type.ElementSize;
+        long byteOffset = checked(tensor.StorageOffset * type.ElementSize);
         if (IsContiguous(tensor))
         {
-            if (type.ScalarType == TorchScalarType.Float32 && !source.IsBigEndian)
-            {
-                // The common case reads straight into the result: no second copy of a large tensor.
-                source.Read(tensor.Storage, byteOffset, MemoryMarshal.AsBytes(data.AsSpan()));
-            }
-            else
-            {
-                var raw = new byte[count * type.ElementSize];
-                source.Read(tensor.Storage, byteOffset, raw);
-                Convert(raw, data, type.ScalarType, source.IsBigEndian);
-            }
+            ReadContiguous(source, tensor.Storage, byteOffset, data, type.ScalarType, type.ElementSize, pieceElements);
         }
         else
         {
@@ -56,13 +56,39 @@ internal static class TorchTensorDecoder
             {
                 throw new CheckpointFormatException($"Tensor '{name}' is a strided view over {span} elements, too many to gather.");
             }
-            var raw = new byte[span * type.ElementSize];
-            source.Read(tensor.Storage, byteOffset, raw);
             var window = new float[span];
-            Convert(raw, window, type.ScalarType, source.IsBigEndian);
+            ReadContiguous(source, tensor.Storage, byteOffset, window, type.ScalarType, type.ElementSize, pieceElements);
             Gather(window, tensor.Shape, tensor.Stride, data);
         }
         return new Tensor(tensor.Shape, data);
+    }
+
+    /// <summary>
+    /// Elements read in pieces of at most 2^28 (1 GiB as float32): a span of bytes is int-indexed, so viewing a float32
+    /// tensor of 2 GiB or more as one byte span overflowed. Float32 little-endian reads straight into the result, with no
+    /// second copy; other types go through one bounded scratch buffer.
+    /// </summary>
+    private static void ReadContiguous(ITorchStorageSource source, TorchStorageReference storage, long byteOffset, Span<float> output,
+        TorchScalarType scalarType, int elementSize, int piece)
+    {
+        bool direct = scalarType == TorchScalarType.Float32 && !source.IsBigEndian;
+        int step = direct ? piece : Math.Max(1, piece / 8);
+        byte[]? raw = direct ? null : new byte[Math.Min(output.Length, step) * (long)elementSize];
+        for (int start = 0; start < output.Length; start += Math.Min(step, output.Length - start))
+        {
+            int n = Math.Min(step, output.Length - start);
+            long at = byteOffset + (long)start * elementSize;
+            if (direct)
+            {
+                source.Read(storage, at, MemoryMarshal.AsBytes(output.Slice(start, n)));
+            }
+            else
+            {
+                var bytes = raw.AsSpan(0, n * elementSize);
+                source.Read(storage, at, bytes);
+                Convert(bytes, output.Slice(start, n), scalarType, source.IsBigEndian);
+            }
+        }
     }
 
     /// <summary>C order up to dimensions of size 1, whose stride torch leaves arbitrary.</summary>

@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.IO.Hashing;
 using System.Text;
 
 namespace CodeFormer.Network.Checkpoints;
@@ -34,9 +35,17 @@ internal sealed class TorchZipCheckpoint : ITorchCheckpointArchive
         }
         try
         {
+            RefuseUnsafeEntries(displayName);
             _prefix = FindPrefix(displayName);
             IsBigEndian = ReadByteOrder(displayName);
             Root = LoadPickle(displayName);
+        }
+        catch (InvalidDataException e)
+        {
+            // ZipArchive reads the central directory and entry headers lazily: damage found there surfaces here (found by
+            // the fuzzing bench: a duplicated local record made .Entries throw outside the constructor's check).
+            _zip.Dispose();
+            throw new CheckpointFormatException($"'{displayName}' starts like a zip file but its zip structure is damaged: {e.Message}", e);
         }
         catch
         {
@@ -55,20 +64,84 @@ internal sealed class TorchZipCheckpoint : ITorchCheckpointArchive
             throw new CheckpointFormatException(
                 $"Storage entry '{entryName}' holds {entry.Length} bytes, but the pickle says {storage.ElementCount} × {storage.Type} = {storage.ByteCount} bytes.");
         }
+        try
+        {
+            ReadVerified(entry, byteOffset, destination);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new CheckpointFormatException($"Storage entry '{entryName}' cannot be read: its zip data is damaged ({e.Message}).", e);
+        }
+    }
+
+    public void Dispose() => _zip.Dispose();
+
+    /// <summary>
+    /// Entries flagged encrypted (their bytes would be read as if plain) and names that climb out of the archive ("..")
+    /// or are absolute are refused: torch writes neither, so such a file was made by something else.
+    /// </summary>
+    private void RefuseUnsafeEntries(string displayName)
+    {
+        foreach (var entry in _zip.Entries)
+        {
+            if (entry.IsEncrypted)
+            {
+                throw new CheckpointFormatException($"'{displayName}': zip entry '{entry.FullName}' is encrypted; torch never writes encrypted checkpoints.");
+            }
+            var name = entry.FullName.Replace('\\', '/');
+            if (name.StartsWith('/') || (name.Length >= 2 && name[1] == ':') || name.Split('/').Any(part => part == ".."))
+            {
+                throw new CheckpointFormatException($"'{displayName}': zip entry name '{entry.FullName}' is absolute or climbs out of the archive with '..'.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads <paramref name="destination"/> from <paramref name="skip"/> bytes into the entry, then the rest of the entry,
+    /// all through a CRC-32 that must equal the one the zip stores: flipped bytes in weights are refused, not converted.
+    /// </summary>
+    private static void ReadVerified(ZipArchiveEntry entry, long skip, Span<byte> destination)
+    {
+        var crc = new Crc32();
         using var data = entry.Open();
-        // Entry streams do not seek; skipping by reading costs nothing for the usual offset of 0.
-        Skip(data, byteOffset, entryName);
+        var scratch = new byte[1 << 16];
+        long remaining = skip;
+        while (remaining > 0)
+        {
+            int read = data.Read(scratch, 0, (int)Math.Min(remaining, scratch.Length));
+            if (read == 0)
+            {
+                throw new CheckpointFormatException($"Storage entry '{entry.FullName}' ends before the tensor's offset.");
+            }
+            crc.Append(scratch.AsSpan(0, read));
+            remaining -= read;
+        }
         try
         {
             data.ReadExactly(destination);
         }
         catch (EndOfStreamException e)
         {
-            throw new CheckpointFormatException($"Storage entry '{entryName}' ends early (truncated checkpoint?).", e);
+            throw new CheckpointFormatException($"Storage entry '{entry.FullName}' ends early (truncated checkpoint?).", e);
+        }
+        crc.Append(destination);
+        long total = skip + destination.Length;
+        int tail;
+        while ((tail = data.Read(scratch)) > 0)
+        {
+            crc.Append(scratch.AsSpan(0, tail));
+            total += tail;
+            if (total > entry.Length)
+            {
+                throw new CheckpointFormatException($"Zip entry '{entry.FullName}' inflates past its declared {entry.Length} bytes.");
+            }
+        }
+        if (crc.GetCurrentHashAsUInt32() != entry.Crc32)
+        {
+            throw new CheckpointFormatException(
+                $"Zip entry '{entry.FullName}' is damaged: its CRC-32 is {crc.GetCurrentHashAsUInt32():X8}, the archive says {entry.Crc32:X8}.");
         }
     }
-
-    public void Dispose() => _zip.Dispose();
 
     private string FindPrefix(string displayName)
     {
@@ -94,8 +167,13 @@ internal sealed class TorchZipCheckpoint : ITorchCheckpointArchive
         {
             return false; // Files before torch 2.1 carry no byteorder record and were written little-endian.
         }
-        using var reader = new StreamReader(entry.Open(), Encoding.ASCII);
-        string order = reader.ReadToEnd().Trim();
+        if (entry.Length > 16)
+        {
+            throw new CheckpointFormatException($"'{displayName}' has a byteorder record of {entry.Length} bytes.");
+        }
+        var bytes = new byte[entry.Length];
+        ReadVerified(entry, 0, bytes);
+        string order = Encoding.ASCII.GetString(bytes).Trim();
         return order switch
         {
             "little" => false,
@@ -126,6 +204,10 @@ internal sealed class TorchZipCheckpoint : ITorchCheckpointArchive
                 }
             }
         }
+        if (System.IO.Hashing.Crc32.HashToUInt32(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)) != entry.Crc32)
+        {
+            throw new CheckpointFormatException($"'{displayName}': zip entry '{entry.FullName}' is damaged (its CRC-32 does not match).");
+        }
         buffer.Position = 0;
         var unpickler = new PickleUnpickler(buffer, TorchPickleGlobals.Resolve, LoadPersistent);
         return unpickler.Load();
@@ -138,7 +220,8 @@ internal sealed class TorchZipCheckpoint : ITorchCheckpointArchive
         {
             throw new CheckpointFormatException($"unsupported persistent id {PickleUnpickler.Describe(id)} (expected ('storage', type, key, location, numel))");
         }
-        if (tuple[1] is not TorchStorageType type || tuple[2] is not string key || tuple[4] is not long count || count < 0)
+        if (tuple[1] is not TorchStorageType type || tuple[2] is not string key || tuple[4] is not long count || count < 0
+            || count > long.MaxValue / type.ElementSize)
         {
             throw new CheckpointFormatException(
                 $"malformed storage id ({string.Join(", ", tuple.Select(PickleUnpickler.Describe))})");

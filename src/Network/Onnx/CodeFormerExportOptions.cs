@@ -17,6 +17,13 @@ public sealed record CodeFormerExportOptions
     /// </summary>
     public bool IncludeFuseBlocks { get; init; } = true;
 
+    /// <summary>
+    /// True (the official restoration and colorization scripts, <c>adain=True</c>): the looked-up codebook features take
+    /// the per-channel mean and std of the encoder's <c>lq_feat</c>. False (the inpainting script, <c>adain=False</c>, and
+    /// the forward's default): the codebook features go to the generator as they are (doc A.4, B.11).
+    /// </summary>
+    public bool AdaIn { get; init; } = true;
+
     /// <summary>Float16: half weights and half compute, with float32 input and output (Cast at the edges).</summary>
     public OnnxPrecision Precision { get; init; } = OnnxPrecision.Float32;
 

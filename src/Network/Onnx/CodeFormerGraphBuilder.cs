@@ -4,7 +4,7 @@ using CodeFormer.Network.Weights;
 namespace CodeFormer.Network.Onnx;
 
 /// <summary>
-/// Lays out the whole CodeFormer forward pass (<c>forward(x, w, adain=True)</c>, doc A.0–A.5) as one ONNX
+/// Lays out the whole CodeFormer forward pass (<c>forward(x, w, adain)</c>, AdaIN on or off as the options say, doc A.0–A.5) as one ONNX
 /// graph: encoder with skip taps, code lookup, generator with the CFT fuse after the blocks the
 /// <see cref="NetworkLayout"/> names. Block lists and indices come from the layout, so any valid
 /// architecture (Tiny, Full, the inpainting/colorization variants) yields a matching graph.
@@ -45,7 +45,7 @@ internal sealed class CodeFormerGraphBuilder
         }
 
         var (lqFeat, skips) = Encoder(image);
-        string decoded = Generator(new CodeLookupEmitter(_ops, architecture).Emit(lqFeat), skips, fidelity);
+        string decoded = Generator(new CodeLookupEmitter(_ops, architecture).Emit(lqFeat, _options.AdaIn), skips, fidelity);
 
         // No tanh and no clamp: the caller clamps to [-1, 1] (doc A.0).
         string output = _ops.ComputeType == OnnxElementType.Float ? decoded : _ops.Cast(decoded, OnnxElementType.Float, "output_float");

@@ -13,6 +13,8 @@ public static class CodeFormerModelMetadata
     public const string ArchitectureKey = "codeformer.architecture";
     public const string FuseBlocksKey = "codeformer.fuse_blocks";
     public const string PrecisionKey = "codeformer.precision";
+    /// <summary>"true" or "false": whether the graph applies AdaIN to the codebook features (inpainting models do not).</summary>
+    public const string AdaInKey = "codeformer.adain";
     public const string LicenseKey = "license";
 
     /// <summary>
@@ -61,6 +63,7 @@ public static class CodeFormerModelMetadata
         graph.Metadata[ArchitectureKey] = SerializeArchitecture(architecture);
         graph.Metadata[FuseBlocksKey] = options.IncludeFuseBlocks ? "true" : "false";
         graph.Metadata[PrecisionKey] = PrecisionText(options.Precision);
+        graph.Metadata[AdaInKey] = options.AdaIn ? "true" : "false";
         graph.Metadata[LicenseKey] = options.WeightsLicense ?? LicenseText;
     }
 }

@@ -18,8 +18,8 @@ internal sealed class CodeLookupEmitter(GraphOps ops, CodeFormerArchitecture arc
     private readonly int _latent = architecture.LatentResolution;
     private readonly int _embedding = architecture.EmbeddingDim;
 
-    /// <summary>[N, E, L, L] lq_feat → AdaIN-normalised codebook features [N, E, L, L].</summary>
-    public string Emit(string lqFeat)
+    /// <summary>[N, E, L, L] lq_feat → codebook features [N, E, L, L], AdaIN-normalised when <paramref name="adaIn"/>.</summary>
+    public string Emit(string lqFeat, bool adaIn = true)
     {
         // Row-major spatial flatten: token t = y·L + x.
         string tokens = ops.Transpose(ops.Reshape(lqFeat, "tokens/flat", 0, _embedding, -1), "tokens", 0, 2, 1);
@@ -34,7 +34,7 @@ internal sealed class CodeLookupEmitter(GraphOps ops, CodeFormerArchitecture arc
         string indices = ops.Op("ArgMax", "code_indices", [logits], OnnxAttribute.Of("axis", -1L), OnnxAttribute.Of("keepdims", 0L));
         string rows = ops.Op("Gather", "code_rows", [ops.Weight("quantize.embedding.weight"), indices], OnnxAttribute.Of("axis", 0L));
         string quantized = ops.Reshape(ops.Transpose(rows, "code_rows_t", 0, 2, 1), "quant_feat", 0, _embedding, _latent, _latent);
-        return AdaIn(quantized, lqFeat);
+        return adaIn ? AdaIn(quantized, lqFeat) : quantized;
     }
 
     /// <summary>Pre-LN layer: x += MHA(LN1(x) + pos, LN1(x) + pos, LN1(x)); x += FFN(LN2(x)).</summary>

@@ -34,7 +34,8 @@ public static class RealEsrganConverter
         }
 
         progress?.Report($"Reading {checkpointPath}");
-        var weights = TorchCheckpointReader.ReadStateDict(checkpointPath);
+        // With a known architecture, names and shapes are checked before any tensor is read (Load).
+        var weights = architecture is null ? TorchCheckpointReader.ReadStateDict(checkpointPath) : Load(checkpointPath, architecture);
         architecture ??= InferArchitecture(weights);
         Validate(weights, architecture);
         progress?.Report(string.Create(CultureInfo.InvariantCulture,
@@ -62,9 +63,16 @@ public static class RealEsrganConverter
     public static WeightSet Load(string checkpointPath, RrdbNetArchitecture architecture)
     {
         ArgumentNullException.ThrowIfNull(architecture);
-        var weights = TorchCheckpointReader.ReadStateDict(checkpointPath);
-        Validate(weights, architecture);
-        return weights;
+        // Names and shapes first: no tensor is read from a checkpoint that does not fit.
+        var parameters = new RrdbNetParameterLayout(architecture).Parameters;
+        return TorchCheckpointReader.ReadStateDict(checkpointPath, null, shapes =>
+        {
+            var problems = WeightSet.FindProblems(shapes, parameters);
+            if (problems.Count > 0)
+            {
+                throw new InvalidWeightsException(problems, NetworkName);
+            }
+        });
     }
 
     /// <summary>Strict check of a state dict against an RRDBNet: every missing, mis-shaped or unexpected key is named.</summary>

@@ -45,27 +45,44 @@ public sealed class WeightSet
     public void ValidateAgainst(IReadOnlyList<ParameterSpec> parameters, string networkName)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        var problems = new List<string>();
-        var expected = parameters.ToDictionary(p => p.Name, StringComparer.Ordinal);
-        foreach (var spec in parameters)
-        {
-            if (!_byName.TryGetValue(spec.Name, out var tensor))
-            {
-                problems.Add($"missing key '{spec.Name}' {spec.ShapeText}");
-            }
-            else if (!tensor.Shape.SequenceEqual(spec.Shape))
-            {
-                problems.Add($"key '{spec.Name}' has shape ({string.Join(", ", tensor.Shape)}), expected {spec.ShapeText}");
-            }
-        }
-        foreach (var name in _order.Where(n => !expected.ContainsKey(n)))
-        {
-            problems.Add($"unexpected key '{name}'");
-        }
+        var problems = FindProblems(_order.Select(n => (n, _byName[n].Shape)).ToList(), parameters);
         if (problems.Count > 0)
         {
             throw new InvalidWeightsException(problems, networkName);
         }
+    }
+
+    /// <summary>
+    /// The same strict check on names and shapes alone, so a checkpoint can be judged before any tensor is read
+    /// (a 2 MB zip whose unknown keys inflate to gigabytes is refused without inflating them).
+    /// </summary>
+    public static IReadOnlyList<string> FindProblems(IReadOnlyList<(string Name, int[] Shape)> actual, IReadOnlyList<ParameterSpec> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(actual);
+        ArgumentNullException.ThrowIfNull(parameters);
+        var problems = new List<string>();
+        var expected = parameters.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        var shapes = new Dictionary<string, int[]>(StringComparer.Ordinal);
+        foreach (var (name, shape) in actual)
+        {
+            shapes.TryAdd(name, shape);
+        }
+        foreach (var spec in parameters)
+        {
+            if (!shapes.TryGetValue(spec.Name, out var shape))
+            {
+                problems.Add($"missing key '{spec.Name}' {spec.ShapeText}");
+            }
+            else if (!shape.SequenceEqual(spec.Shape))
+            {
+                problems.Add($"key '{spec.Name}' has shape ({string.Join(", ", shape)}), expected {spec.ShapeText}");
+            }
+        }
+        foreach (var (name, _) in actual.Where(a => !expected.ContainsKey(a.Name)))
+        {
+            problems.Add($"unexpected key '{name}'");
+        }
+        return problems;
     }
 }
 

@@ -44,7 +44,7 @@ public sealed class ModelRegistryTests
     [Fact]
     public void Entries_say_what_they_are()
     {
-        Assert.Equal(["codeformer", "yunet", "retinaface-mobile0.25", "realesrgan-x2"], ModelRegistry.All.Select(m => m.Name));
+        Assert.Equal(["codeformer", "codeformer-colorization", "codeformer-inpainting", "yunet", "retinaface-mobile0.25", "realesrgan-x2"], ModelRegistry.All.Select(m => m.Name));
         Assert.All(ModelRegistry.All, m => Assert.Equal("https", m.Url.Scheme));
         Assert.All(ModelRegistry.All.Where(m => m.Sha256 is not null), m => Assert.Matches("^[0-9a-f]{64}$", m.Sha256!));
 
@@ -67,7 +67,7 @@ public sealed class ModelRegistryTests
         Assert.Same(ModelRegistry.YuNet, ModelRegistry.Find("YuNet"));
         var error = Assert.Throws<ArgumentException>(() => ModelRegistry.Find("gfpgan"));
         Assert.Contains("gfpgan", error.Message);
-        Assert.Contains("codeformer, yunet, retinaface-mobile0.25, realesrgan-x2", error.Message);
+        Assert.Contains("codeformer, codeformer-colorization, codeformer-inpainting, yunet, retinaface-mobile0.25, realesrgan-x2", error.Message);
     }
 
     [Fact]

@@ -63,15 +63,35 @@ public sealed class EngineBehaviourTests(PipelineFixture fixture)
     }
 
     [AssetFact(YuNet)]
+    public void A_webp_result_wider_than_webp_can_store_is_written_as_png_with_a_warning()
+    {
+        // 8200 px at s = 2 gives 16400 px: WebP keeps 14-bit sizes, so the file would decode 16 px wide. (512 px high, so
+        // the photo is not enlarged first.)
+        using var wide = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(8200, 512);
+        using var encoded = new MemoryStream();
+        wide.Save(encoded, new SixLabors.ImageSharp.Formats.Webp.WebpEncoder());
+
+        var result = fixture.Identity.Restore(encoded.ToArray(), new RestorationOptions { Upscale = 2 });
+
+        Assert.Equal(ImageFileFormat.Png, result.Format);
+        Assert.Contains(result.Warnings, w => w.Contains("16400×1024") && w.Contains("written as PNG"));
+        var header = new ImageDecoder().Inspect(result.Image, new ImageLimits { MaxWidth = 20_000 });
+        Assert.Equal((16400, 1024), (header.Width, header.Height));
+    }
+
+    [AssetFact(YuNet)]
     public void Garbage_bytes_are_rejected_as_not_decodable()
     {
         var garbage = "this is not a photo, just some text pretending to be one"u8.ToArray();
-        var error = Assert.Throws<ImageRejectedException>(() => fixture.Identity.Restore(garbage, new RestorationOptions()));
+        var error = Assert.Throws<PhotoRefusedException>(() => fixture.Identity.Restore(garbage, new RestorationOptions()));
         Assert.Equal(ImageRejectionRule.NotDecodable, error.Rule);
+        Assert.Equal(RestorationFailureKind.RefusedInput, RestorationFailure.Classify(error));
+        Assert.IsType<ImageRejectedException>(error.InnerException);
 
+        // A cut file has its own rule since the hostile-input work (it was NotDecodable).
         var truncated = fixture.Photo(Astronaut)[..4096];
-        Assert.Equal(ImageRejectionRule.NotDecodable,
-            Assert.Throws<ImageRejectedException>(() => fixture.Identity.Restore(truncated, new RestorationOptions())).Rule);
+        Assert.Equal(ImageRejectionRule.Truncated,
+            Assert.Throws<PhotoRefusedException>(() => fixture.Identity.Restore(truncated, new RestorationOptions())).Rule);
     }
 
     public static TheoryData<string, RestorationOptions> OutOfRange => new()
@@ -90,8 +110,9 @@ public sealed class EngineBehaviourTests(PipelineFixture fixture)
     public void Options_out_of_range_are_refused_before_any_work(string parameter, RestorationOptions options)
     {
         var progress = new RecordingProgress();
-        var error = Assert.Throws<ArgumentOutOfRangeException>(() => fixture.Identity.Restore(fixture.Photo(Astronaut), options, progress));
-        Assert.Equal(parameter, error.ParamName);
+        var error = Assert.Throws<PhotoRefusedException>(() => fixture.Identity.Restore(fixture.Photo(Astronaut), options, progress));
+        Assert.Equal(parameter, Assert.IsType<ArgumentOutOfRangeException>(error.InnerException).ParamName);
+        Assert.Null(error.Rule);
         Assert.Empty(progress.Reports);
     }
 
@@ -99,7 +120,7 @@ public sealed class EngineBehaviourTests(PipelineFixture fixture)
     public void Background_upsampling_without_a_model_is_refused_with_the_reason()
     {
         var progress = new RecordingProgress();
-        var error = Assert.Throws<InvalidOperationException>(() =>
+        var error = Assert.Throws<PhotoRefusedException>(() =>
             fixture.Identity.Restore(fixture.Photo(Astronaut), new RestorationOptions { BackgroundUpsample = true }, progress));
         Assert.Contains("Real-ESRGAN", error.Message);
         Assert.Empty(progress.Reports);
@@ -108,8 +129,8 @@ public sealed class EngineBehaviourTests(PipelineFixture fixture)
     [AssetFact(YuNet)]
     public void A_batch_size_below_one_is_refused()
     {
-        var error = Assert.Throws<ArgumentOutOfRangeException>(() => fixture.Open(fixture.IdentityModelPath, batchSize: 0, withDetector: false));
-        Assert.Contains("Batch size", error.Message);
+        var error = Assert.Throws<ArgumentException>(() => fixture.Open(fixture.IdentityModelPath, batchSize: 0, withDetector: false));
+        Assert.Contains("BatchSize", error.Message);
     }
 
     [AssetFact(YuNet, Astronaut)]

@@ -30,21 +30,22 @@ public sealed class EngineFactoryTests(PipelineFixture fixture) : IDisposable
     [AssetFact(YuNet, Astronaut)]
     public async Task Explicit_model_paths_make_a_working_engine_without_touching_the_cache()
     {
-        var notices = new List<string>();
-        using var engine = await RestorationEngineFactory.CreateAsync(Settings, notices.Add);
+        var log = new RecordingLogger<RestorationEngineFactory>();
+        using var engine = await new RestorationEngineFactory(log, new HttpClient()).CreateAsync(Settings);
+        var notices = log.Messages;
 
         var result = engine.Restore(fixture.Photo(Astronaut), new RestorationOptions { Upscale = 1 });
 
         Assert.Single(result.Faces);
         Assert.Equal(512, engine.FaceSize);
-        Assert.Contains(notices, n => n.Contains("execution provider", StringComparison.Ordinal));
+        Assert.Contains(log.Messages, n => n.Contains("execution provider", StringComparison.Ordinal));
         Assert.Empty(Directory.GetFileSystemEntries(_cache.Path));
     }
 
     [AssetFact(YuNet, RetinaFace, Astronaut)]
     public async Task The_retinaface_detector_kind_drives_the_retinaface_model()
     {
-        using var engine = await RestorationEngineFactory.CreateAsync(Settings with
+        using var engine = await RestorationEngineFactory.WithoutLogging().CreateAsync(Settings with
         {
             Detector = DetectorKind.RetinaFace,
             DetectorModelPath = TestAssets.PathOf(RetinaFace),
@@ -60,14 +61,14 @@ public sealed class EngineFactoryTests(PipelineFixture fixture) : IDisposable
     public async Task A_missing_explicit_model_is_named()
     {
         string missing = Path.Combine(_cache.Path, "nowhere.onnx");
-        var error = await Assert.ThrowsAsync<FileNotFoundException>(() => RestorationEngineFactory.CreateAsync(Settings with { ModelPath = missing }));
+        var error = await Assert.ThrowsAsync<FileNotFoundException>(() => RestorationEngineFactory.WithoutLogging().CreateAsync(Settings with { ModelPath = missing }));
         Assert.Contains(missing, error.Message);
     }
 
     [AssetFact(YuNet)]
     public async Task Offline_without_codeformer_says_what_to_fetch_and_where()
     {
-        var error = await Assert.ThrowsAsync<ModelUnavailableException>(() => RestorationEngineFactory.CreateAsync(Settings with { ModelPath = null }));
+        var error = await Assert.ThrowsAsync<ModelUnavailableException>(() => RestorationEngineFactory.WithoutLogging().CreateAsync(Settings with { ModelPath = null }));
         Assert.Contains(ModelRegistry.CodeFormer.Url.ToString(), error.Message);
         Assert.Contains(Path.Combine(_cache.Path, "codeformer.pth"), error.Message);
     }
@@ -76,7 +77,7 @@ public sealed class EngineFactoryTests(PipelineFixture fixture) : IDisposable
     public async Task Offline_background_upsampling_without_the_checkpoint_says_what_to_fetch_and_where()
     {
         var error = await Assert.ThrowsAsync<ModelUnavailableException>(() =>
-            RestorationEngineFactory.CreateAsync(Settings with { NeedsBackgroundModel = true }));
+            RestorationEngineFactory.WithoutLogging().CreateAsync(Settings with { NeedsBackgroundModel = true }));
 
         Assert.Contains(ModelRegistry.RealEsrganX2.Url.ToString(), error.Message);
         Assert.Contains(Path.Combine(_cache.Path, "RealESRGAN_x2plus.pth"), error.Message);
@@ -94,30 +95,31 @@ public sealed class EngineFactoryTests(PipelineFixture fixture) : IDisposable
             ["params_ema"] = RandomWeights.Create(new RrdbNetParameterLayout(tiny).Parameters, 3),
         });
         var settings = Settings with { NeedsBackgroundModel = true, BackgroundModelPath = checkpoint };
-        var notices = new List<string>();
+        var log = new RecordingLogger<RestorationEngineFactory>();
+        var factory = new RestorationEngineFactory(log, new HttpClient());
         string converted = Path.Combine(_cache.Path, "tiny_x2.onnx");
 
-        using (var engine = await RestorationEngineFactory.CreateAsync(settings, notices.Add))
+        using (var engine = await factory.CreateAsync(settings))
         {
             var result = engine.Restore(fixture.Photo(HopperTiny), new RestorationOptions { Upscale = 2, BackgroundUpsample = true });
             Assert.Equal((1024, 1024), (result.Width, result.Height));
         }
 
-        Assert.Contains(notices, n => n.Contains($"converting {checkpoint}", StringComparison.Ordinal));
+        Assert.Contains(log.Messages, n => n.Contains($"converting {checkpoint}", StringComparison.Ordinal));
         Assert.True(File.Exists(converted));
         Assert.True(ConvertedModelStamp.Matches(converted, checkpoint));
 
         // A second engine reuses the conversion; a changed checkpoint is converted again.
-        notices.Clear();
-        using (await RestorationEngineFactory.CreateAsync(settings, notices.Add))
+        log.Clear();
+        using (await factory.CreateAsync(settings))
         {
         }
-        Assert.DoesNotContain(notices, n => n.Contains("converting", StringComparison.Ordinal));
+        Assert.DoesNotContain(log.Messages, n => n.Contains("converting", StringComparison.Ordinal));
         File.SetLastWriteTimeUtc(checkpoint, DateTime.UtcNow.AddMinutes(1));
-        using (await RestorationEngineFactory.CreateAsync(settings, notices.Add))
+        using (await factory.CreateAsync(settings))
         {
         }
-        Assert.Contains(notices, n => n.Contains($"converting {checkpoint}", StringComparison.Ordinal));
+        Assert.Contains(log.Messages, n => n.Contains($"converting {checkpoint}", StringComparison.Ordinal));
     }
 
     [AssetFact(YuNet)]
@@ -125,7 +127,7 @@ public sealed class EngineFactoryTests(PipelineFixture fixture) : IDisposable
     {
         string missing = Path.Combine(_cache.Path, "x2.onnx");
         var error = await Assert.ThrowsAsync<FileNotFoundException>(() =>
-            RestorationEngineFactory.CreateAsync(Settings with { NeedsBackgroundModel = true, BackgroundModelPath = missing }));
+            RestorationEngineFactory.WithoutLogging().CreateAsync(Settings with { NeedsBackgroundModel = true, BackgroundModelPath = missing }));
         Assert.Contains(missing, error.Message);
     }
 }

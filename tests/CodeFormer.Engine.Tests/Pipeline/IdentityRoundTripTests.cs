@@ -80,7 +80,7 @@ public sealed class IdentityRoundTripTests(PipelineFixture fixture, ITestOutputH
         var result = engine.Restore(fixture.Photo(Astronaut), new RestorationOptions { InputIsAligned = true });
         Assert.Equal((512, 512), (result.Width, result.Height));
 
-        var error = Assert.Throws<InvalidOperationException>(() => engine.Restore(fixture.Photo(Astronaut), new RestorationOptions()));
+        var error = Assert.Throws<PhotoRefusedException>(() => engine.Restore(fixture.Photo(Astronaut), new RestorationOptions()));
         Assert.Contains("detector", error.Message);
     }
 }

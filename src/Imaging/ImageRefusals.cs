@@ -1,0 +1,46 @@
+namespace CodeFormer.Imaging;
+
+/// <summary>
+/// The wording of every refusal, in one place, so each names its rule in words a user understands and carries the
+/// numbers; never the text of an internal exception.
+/// </summary>
+internal static class ImageRefusals
+{
+    public static ImageRejectedException TooManyBytes(long length, long limit, bool complete) => new(
+        ImageRejectionRule.MaxBytes,
+        complete
+            ? $"Image rejected (MaxBytes): file size {length} bytes exceeds the limit of {limit} bytes."
+            : $"Image rejected (MaxBytes): the file is larger than the limit of {limit} bytes (reading stopped after {length} bytes).");
+
+    public static ImageRejectedException NotDecodable(string why, Exception? inner = null) =>
+        new(ImageRejectionRule.NotDecodable, $"The input is not a decodable {ImageFormats.AcceptedNames} image: {why}.", inner);
+
+    public static ImageRejectedException Truncated(string format, long length, string where) => new(
+        ImageRejectionRule.Truncated,
+        $"The input is not a decodable {ImageFormats.AcceptedNames} image: the {format} is truncated: its {length} bytes end {where}.");
+
+    /// <summary>Data missing inside a container whose framing is whole (a cut zlib stream, rows or blocks missing).</summary>
+    public static ImageRejectedException IncompleteData(string format, string what) => new(
+        ImageRejectionRule.Truncated,
+        $"The input is not a decodable {ImageFormats.AcceptedNames} image: the {format} is truncated: {what}; restoring it would fill the gap with black or grey.");
+
+    public static ImageRejectedException Damaged(string format) => new(
+        ImageRejectionRule.DamagedData,
+        $"The input is not a decodable {ImageFormats.AcceptedNames} image: the {format}'s compressed pixel data is damaged or cut short, although its container is whole.");
+
+    public static ImageRejectedException Malformed(string format, string what) => new(
+        ImageRejectionRule.MalformedHeader,
+        $"The input is not a decodable {ImageFormats.AcceptedNames} image: the {format} header is malformed: {what}.");
+
+    public static ImageRejectedException Animated(string format, string what) => new(
+        ImageRejectionRule.Animated,
+        $"Image rejected (Animated): the {format} is an animation ({what}); only still images are restored.");
+
+    public static ImageRejectedException MetadataBomb(string format, string what, long limit) => new(
+        ImageRejectionRule.MetadataBomb,
+        $"Image rejected (MetadataBomb): the {format}'s compressed metadata {what}, more than the {limit} bytes allowed.");
+
+    public static ImageRejectedException Unsupported(string what) => new(
+        ImageRejectionRule.UnsupportedFormat,
+        $"The image is {what}, which is not accepted: only baseline and progressive 8-bit JPEG, PNG and still WebP are decoded.");
+}

@@ -1,0 +1,130 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace CodeFormer.Imaging;
+
+/// <summary>
+/// 16-bit PNGs: SkiaSharp 4.155 decodes them only to 8 bits or half floats (10-bit mantissa), which would lose the
+/// fractions that are the point of a 16-bit input, so ImageSharp decodes their pixels (metadata ignored). ImageSharp
+/// fills a short zlib stream silently, so completeness is checked here first: the IDAT stream is inflated (into a
+/// small scratch buffer, counting) and must hold every row of every interlace pass.
+/// </summary>
+internal static class SixteenBitPngDecoder
+{
+    public static unsafe RgbImage Decode(byte[] data, ImageHeader header, CancellationToken cancellationToken)
+    {
+        RequireCompleteImageData(data, cancellationToken);
+        Image<Rgba64> decoded;
+        try
+        {
+            using var stream = new MemoryStream(data, writable: false);
+            decoded = new PngDecoder { IgnoreMetadata = true }.Decode<Rgba64>(ImageFormats.Accepted, stream, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw ImageRefusals.NotDecodable("its 16-bit PNG pixel data cannot be decoded", e);
+        }
+        using (decoded)
+        {
+            if (decoded.Width != header.StoredWidth || decoded.Height != header.StoredHeight)
+            {
+                throw ImageRefusals.Malformed("PNG", $"the decoder reads {decoded.Width}×{decoded.Height} where the header says {header.StoredWidth}×{header.StoredHeight}");
+            }
+            var samples = new ushort[(long)decoded.Width * decoded.Height * 4];
+            decoded.ProcessPixelRows(accessor =>
+            {
+                for (var y = 0; y < accessor.Height; y++)
+                {
+                    var row = accessor.GetRowSpan(y);
+                    var target = samples.AsSpan(y * accessor.Width * 4, accessor.Width * 4);
+                    for (var x = 0; x < row.Length; x++)
+                    {
+                        target[4 * x] = row[x].R;
+                        target[4 * x + 1] = row[x].G;
+                        target[4 * x + 2] = row[x].B;
+                        target[4 * x + 3] = row[x].A;
+                    }
+                }
+            });
+            fixed (ushort* pointer = samples)
+            {
+                return SkiaPixelDecoder.ToFloat(pointer, decoded.Width, decoded.Height, header, 255f / 65535f, cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>Inflates the concatenated IDAT data and refuses when it holds fewer bytes than the image's rows need.</summary>
+    internal static void RequireCompleteImageData(byte[] data, CancellationToken cancellationToken)
+    {
+        var idat = new MemoryStream();
+        int width = 0, height = 0, bitDepth = 8, colourType = 0, interlace = 0;
+        var position = 8;
+        while (position + 12 <= data.Length)
+        {
+            var length = (int)BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(position));
+            var type = data.AsSpan(position + 4, 4);
+            if (type.SequenceEqual("IHDR"u8))
+            {
+                width = (int)BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(position + 8));
+                height = (int)BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(position + 12));
+                bitDepth = data[position + 16];
+                colourType = data[position + 17];
+                interlace = data[position + 20];
+            }
+            else if (type.SequenceEqual("IDAT"u8))
+            {
+                idat.Write(data, position + 8, length);
+            }
+            else if (type.SequenceEqual("IEND"u8))
+            {
+                break;
+            }
+            position += 12 + length;
+        }
+        var channels = colourType switch { 0 => 1, 2 => 3, 3 => 1, 4 => 2, _ => 4 };
+        long RowBytes(long w) => 1 + (w * channels * bitDepth + 7) / 8;
+        long expected = 0;
+        if (interlace == 0)
+        {
+            expected = height * RowBytes(width);
+        }
+        else
+        {
+            // Adam7: pass start and step, in x then y.
+            int[] xStart = [0, 4, 0, 2, 0, 1, 0], xStep = [8, 8, 4, 4, 2, 2, 1], yStart = [0, 0, 4, 0, 2, 0, 1], yStep = [8, 8, 8, 4, 4, 2, 2];
+            for (var pass = 0; pass < 7; pass++)
+            {
+                long passWidth = (width - xStart[pass] + xStep[pass] - 1) / xStep[pass];
+                long passHeight = (height - yStart[pass] + yStep[pass] - 1) / yStep[pass];
+                if (passWidth > 0 && passHeight > 0)
+                {
+                    expected += passHeight * RowBytes(passWidth);
+                }
+            }
+        }
+        long inflated = 0;
+        var scratch = new byte[64 * 1024];
+        idat.Position = 0;
+        try
+        {
+            using var inflater = new ZLibStream(idat, CompressionMode.Decompress);
+            int read;
+            while (inflated < expected && (read = inflater.Read(scratch, 0, scratch.Length)) > 0)
+            {
+                inflated += read;
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+        }
+        catch (InvalidDataException)
+        {
+            throw ImageRefusals.IncompleteData("PNG", $"its compressed image data is damaged after {inflated} of {expected} bytes");
+        }
+        if (inflated < expected)
+        {
+            throw ImageRefusals.IncompleteData("PNG", $"its compressed image data holds {inflated} of the {expected} bytes its rows need");
+        }
+    }
+}

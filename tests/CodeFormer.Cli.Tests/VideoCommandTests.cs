@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using CodeFormer.Testing;
+using Xunit.Abstractions;
+
+namespace CodeFormer.Cli.Tests;
+
+/// <summary><c>codeformer restore clip.mp4</c> as a child process: ffmpeg-made clips, the tiny random CodeFormer, the real YuNet.</summary>
+[Collection(CliCollection.Name)]
+public sealed partial class VideoCommandTests(CliFixture fixture, ITestOutputHelper output)
+{
+    private const string YuNet = "models/face_detection_yunet_2023mar.onnx";
+    private const string Photo = "images/grace_hopper_517x606.jpg";
+
+    [VideoFact(YuNet, Photo)]
+    public void Restore_takes_a_video_and_writes_it_with_its_audio()
+    {
+        string input = fixture.NewFolder("video-in");
+        string clip = Path.Combine(input, "clip.mp4");
+        VideoTestSupport.MakeClip(TestAssets.PathOf(Photo), clip, seconds: 2, fps: 10);
+        string results = fixture.NewFolder("video-out");
+
+        var run = fixture.Run("restore", clip, "-s", "1", "--model", fixture.TinyModelPath, "--detector-model", TestAssets.PathOf(YuNet),
+            "--offline", "--device", "cpu", "--crf", "23", "-o", results);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        string restored = Path.Combine(results, "final_results", "clip.mp4");
+        Assert.True(File.Exists(restored), run.ToString());
+        Assert.Contains("20 frames (20 with faces)", run.StdErr);
+        Assert.Matches(@"\d+\.\d+ frames/s", run.StdErr);
+        string streams = Probe(restored);
+        Assert.Contains("codec_type=audio", streams);
+        Assert.Contains("nb_frames=20", streams);
+        Assert.DoesNotContain(Directory.GetFiles(results, "*", SearchOption.AllDirectories), f => Path.GetFileName(f).StartsWith('.'));
+    }
+
+    [VideoFact(YuNet, Photo)]
+    public void A_missing_ffmpeg_is_named_and_nothing_is_written()
+    {
+        string input = fixture.NewFolder("video-noffmpeg");
+        string clip = Path.Combine(input, "clip.mp4");
+        VideoTestSupport.MakeClip(TestAssets.PathOf(Photo), clip, seconds: 1, fps: 5);
+        string results = fixture.NewFolder("video-noffmpeg-out");
+
+        var run = fixture.Run("restore", clip, "--ffmpeg", Path.Combine(input, "no", "ffmpeg"), "--model", fixture.TinyModelPath,
+            "--detector-model", TestAssets.PathOf(YuNet), "--offline", "-o", results);
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains("ffmpeg was not found", run.StdErr);
+        Assert.Contains("apt-get install ffmpeg", run.StdErr);
+        Assert.Empty(Directory.GetFiles(results, "*", SearchOption.AllDirectories));
+    }
+
+    /// <summary>
+    /// Frames are streamed, so the peak memory does not grow with the length: a clip six times longer peaks within 10 %.
+    /// Short clips at 2 frames/s keep this fast (the 10 s vs 60 s comparison is the bench's `video-memory` command).
+    /// </summary>
+    [VideoFact(YuNet, Photo)]
+    public void Peak_memory_does_not_grow_with_the_length_of_the_video()
+    {
+        string input = fixture.NewFolder("video-memory");
+        string shortClip = Path.Combine(input, "short.mp4"), longClip = Path.Combine(input, "long.mp4");
+        VideoTestSupport.MakeClip(TestAssets.PathOf(Photo), shortClip, seconds: 4, fps: 2, still: true, width: 160, height: 120);
+        VideoTestSupport.MakeClip(TestAssets.PathOf(Photo), longClip, seconds: 24, fps: 2, still: true, width: 160, height: 120);
+
+        double Peak(string clip)
+        {
+            var run = fixture.Run("restore", clip, "-s", "1", "--model", fixture.TinyModelPath, "--detector-model", TestAssets.PathOf(YuNet),
+                "--offline", "--device", "cpu", "-o", fixture.NewFolder("video-memory-out"));
+            Assert.True(run.ExitCode == 0, run.ToString());
+            var match = PeakPattern().Match(run.StdErr);
+            Assert.True(match.Success, run.ToString());
+            return double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        }
+
+        // Tiered JIT recompiles hot loops after 30 calls, in the longer run only: fully optimised code from the first call
+        // (inherited by the child processes) keeps that one-off warm-up out of a comparison about length.
+        string? tiered = Environment.GetEnvironmentVariable("DOTNET_TieredCompilation");
+        Environment.SetEnvironmentVariable("DOTNET_TieredCompilation", "0");
+        double shortPeak, longPeak;
+        try
+        {
+            shortPeak = Peak(shortClip);
+            longPeak = Peak(longClip);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("DOTNET_TieredCompilation", tiered);
+        }
+
+        double growth = (longPeak - shortPeak) / shortPeak;
+        output.WriteLine($"peak working set: {shortPeak:F1} MiB for 8 frames, {longPeak:F1} MiB for 48 frames ({growth:P1})");
+        Assert.True(Math.Abs(growth) < 0.10, $"Peak memory went from {shortPeak:F1} MiB (8 frames) to {longPeak:F1} MiB (48 frames), {growth:P1}.");
+    }
+
+    private static string Probe(string path)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("ffprobe") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { "-v", "error", "-show_entries", "stream=codec_type,nb_frames", "-of", "compact", path })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = System.Diagnostics.Process.Start(start)!;
+        string text = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return text;
+    }
+
+    [GeneratedRegex(@"peak working set: ([0-9.]+) MiB")]
+    private static partial Regex PeakPattern();
+}
