@@ -18,6 +18,7 @@ internal static class BenchCommand
                                             [--max-faces N] [--batch-size N] [--budget-mib N] [--format png|jpeg|webp] [--bg-model x2.onnx]
                   codeformer-bench gemm     [--size 2048]
                   codeformer-bench worker   --detector-model d.onnx [--one-face p] [--many-faces p] [--device-ms 25] [--batch 8] [--concurrency 1,4,16] [--photos 16]
+                  codeformer-bench soak     [--jobs 1000] [--workers 3] [--kill-every 20] [--minutes 20] [--photo p] [--detector-model d] [--lock-seconds 5] [--max-delivery 10]
                   codeformer-bench device-check --detector-model d.onnx --photos p1,p2 --out results.json [--batches 1,4,8,16] [--iterations 5]
                   codeformer-bench fuzz     [--seed 1] [--seconds 60] [--target images|checkpoints|all] [--assets ../shared/assets] [--out dir]
                   codeformer-bench video    --model m.onnx --detector-model d.onnx [--upscale 1] [--smoothing false] [--ffmpeg path] clip...
@@ -38,6 +39,7 @@ internal static class BenchCommand
             "gemm" => GemmFloor.Run(options),
             "worker" => WorkerBenchmark.Run(options),
             "device-check" => DeviceCheck.Run(options),
+            "soak" => SoakBenchmark.Run(options),
             "fuzz" => FuzzBenchmark.Run(options),
             "video" => VideoBenchmark.Run(options),
             _ => throw new ArgumentException($"Unknown benchmark '{args[0]}'."),
