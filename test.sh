@@ -2,10 +2,8 @@
 # Runs every test project of the solution (the README's test command) and closes with one summary line.
 set -uo pipefail
 cd "$(dirname "$0")"
-# The service tests start their own Azurite from tools/azurite (version pinned in its package-lock.json).
-if [ ! -x tools/azurite/node_modules/.bin/azurite ]; then
-  npm ci --prefix tools/azurite --no-audit --no-fund --loglevel=error >/dev/null
-fi
+# Azurite (pinned in tools/azurite), Node.js and ffmpeg, each installed only when missing.
+tools/test-prerequisites.sh || { echo "test.sh: could not install the test prerequisites (see tools/test-prerequisites.sh)" >&2; exit 1; }
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 dotnet test CodeFormer.Cloud.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
