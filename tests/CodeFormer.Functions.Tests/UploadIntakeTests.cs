@@ -116,7 +116,7 @@ public sealed class UploadIntakeTests(ServiceStack stack, Xunit.Abstractions.ITe
     public static TheoryData<string, string> BadUploads => new()
     {
         { "not-an-image", nameof(ImageRejectionRule.NotDecodable) },
-        { "truncated-png", nameof(ImageRejectionRule.NotDecodable) },
+        { "truncated-png", nameof(ImageRejectionRule.Truncated) },
         { "png-100000x100000", nameof(ImageRejectionRule.MaxWidth) },
         { "animated-gif", nameof(ImageRejectionRule.UnsupportedFormat) },
         { "tiff", nameof(ImageRejectionRule.UnsupportedFormat) },

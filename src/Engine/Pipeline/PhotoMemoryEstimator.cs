@@ -46,6 +46,13 @@ public sealed record EngineMemoryProfile(long ResidentBytes, int FaceSize, int B
     /// 511–591 MiB by <c>bench memory</c> (peak resident while restoring minus just before, 24 MP Solvay), rounded up.
     /// </summary>
     public const long CodeFormerBytesPerFace = 640L << 20;
+
+    /// <summary>
+    /// What a face costs the host when the network runs on a GPU: its activations live in device memory, and the host
+    /// holds only the batch's packed input and output tensors (float32 RGB at <paramref name="faceSize"/>²). Counting
+    /// <see cref="CodeFormerBytesPerFace"/> there would refuse every photo under the default budget at CUDA's batch of 8.
+    /// </summary>
+    public static long HostTensorBytesPerFace(int faceSize) => 2L * 3 * faceSize * faceSize * sizeof(float);
 }
 
 /// <summary>The estimator itself: pure arithmetic on the header, the options and the engine's profile.</summary>

@@ -63,6 +63,9 @@ public sealed class RestorationEngineFactory(ILogger<RestorationEngineFactory> l
                 // What the process holds once the models are open (runtime, weights, ONNX Runtime's prepacked copies):
                 // measured rather than guessed from file sizes, and the base of every photo's memory estimate.
                 BaselineResidentBytes = Environment.WorkingSet,
+                NetworkBytesPerFace = provider.IsGpu
+                    ? EngineMemoryProfile.HostTensorBytesPerFace(restorer.FaceSize)
+                    : EngineMemoryProfile.CodeFormerBytesPerFace,
             };
         }
         catch

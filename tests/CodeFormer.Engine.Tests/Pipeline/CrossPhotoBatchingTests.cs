@@ -15,7 +15,11 @@ public sealed class CrossPhotoBatchingTests(PipelineFixture fixture)
     {
         var network = new RecordingRestorer(512);
         using var engine = new RestorationEngine(network, new YuNetDetector(TestAssets.PathOf(YuNet), fixture.SessionOptions), upsampler: null,
-            new EngineSettings { BatchSize = 8 });
+            new EngineSettings { BatchSize = 8 })
+        {
+            // The recording "device" keeps no activations in host memory, as CUDA does not: only the packed batches.
+            NetworkBytesPerFace = EngineMemoryProfile.HostTensorBytesPerFace(512),
+        };
         var options = new RestorationOptions { Upscale = 1 };
 
         var astronautAlone = await engine.RestoreAsync(fixture.Photo(Astronaut), options);
@@ -77,7 +81,10 @@ public sealed class CrossPhotoBatchingTests(PipelineFixture fixture)
         bool broken = true;
         var network = new RecordingRestorer(512, isPoisoned: _ => Volatile.Read(ref broken));
         using var engine = new RestorationEngine(network, new YuNetDetector(TestAssets.PathOf(YuNet), fixture.SessionOptions), upsampler: null,
-            new EngineSettings { BatchSize = 4 });
+            new EngineSettings { BatchSize = 4 })
+        {
+            NetworkBytesPerFace = EngineMemoryProfile.HostTensorBytesPerFace(512),
+        };
 
         var error = await Assert.ThrowsAsync<ModelFaultException>(() => engine.RestoreAsync(fixture.Photo(Astronaut), new RestorationOptions()));
         Assert.Equal(RestorationFailureKind.ModelFault, RestorationFailure.Classify(error));

@@ -18,6 +18,24 @@ namespace CodeFormer.Engine.Tests.Pipeline;
 [Collection(MemoryMeasurementCollection.Name)]
 public sealed class MemoryBudgetTests(PipelineFixture fixture, ITestOutputHelper output)
 {
+    [Fact]
+    public void On_a_gpu_the_network_activations_are_not_counted_in_host_memory()
+    {
+        // A 24 MP JPEG at s = 2 with CUDA's batch of 8: counting CPU activations (640 MiB a face) for the whole batch would
+        // refuse it under the default budget; on a GPU the host holds only the packed batch tensors.
+        var header = new ImageHeader(ImageFileFormat.Jpeg, 6000, 4000, 6000, 4000, 1, 8, false, false);
+        var options = new RestorationOptions { Upscale = 2 };
+        var cpu = new EngineMemoryProfile(700L << 20, 512, 8, EngineMemoryProfile.CodeFormerBytesPerFace);
+        var gpu = cpu with { NetworkBytesPerFace = EngineMemoryProfile.HostTensorBytesPerFace(512) };
+
+        var onCpu = PhotoMemoryEstimator.Estimate(header, 8_000_000, options, cpu, faces: 29);
+        var onGpu = PhotoMemoryEstimator.Estimate(header, 8_000_000, options, gpu, faces: 29);
+
+        Assert.Equal(6L << 20, EngineMemoryProfile.HostTensorBytesPerFace(512));
+        Assert.True(onGpu.TotalBytes < onCpu.TotalBytes, $"GPU {onGpu} vs CPU {onCpu}");
+        Assert.True(onGpu.TotalBytes <= EngineSettings.DefaultMemoryBudgetBytes, onGpu.ToString());
+    }
+
     [AssetFact(PipelineFixture.YuNet)]
     public void A_photo_over_the_budget_is_refused_from_its_header_before_decoding()
     {
@@ -27,7 +45,7 @@ public sealed class MemoryBudgetTests(PipelineFixture fixture, ITestOutputHelper
         var options = new RestorationOptions { Upscale = 2 };
 
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
-        var refused = Assert.Throws<ImageRejectedException>(() => engine.Restore(photo, options));
+        var refused = Assert.Throws<PhotoRefusedException>(() => engine.Restore(photo, options));
         long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
 
         Assert.Equal(ImageRejectionRule.MemoryBudget, refused.Rule);

@@ -170,7 +170,7 @@ public sealed class FaceTaskEngineTests(ITestOutputHelper output) : IDisposable
         var restorer = CodeFormerSession.Open(Model(TinyColorization, adaIn: true, "restore.onnx"), _sessionOptions, maxBatch: 1);
         using var engine = new RestorationEngine(restorer, detector: null, upsampler: null, new EngineSettings { BatchSize = 1 });
 
-        var error = Assert.Throws<ArgumentException>(() => engine.Restore(_encoder.Encode(RgbImages.Smooth(64, 64), ImageFileFormat.Png),
+        var error = Assert.Throws<PhotoRefusedException>(() => engine.Restore(_encoder.Encode(RgbImages.Smooth(64, 64), ImageFileFormat.Png),
             new RestorationOptions { Task = FaceTask.Colorize, InputIsAligned = true }));
         Assert.Contains("FaceTaskEngine", error.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new RestorationOptions { Task = (FaceTask)7 }.Validate());
