@@ -224,6 +224,22 @@ public sealed class JobsApiTests(ServiceStack stack)
     }
 
     [Fact]
+    public async Task A_task_the_contract_does_not_know_or_whose_rules_fail_is_a_problem_naming_it()
+    {
+        var tenant = await stack.NewTenantAsync();
+        var unknown = await stack.Api().CreateAsync(As(tenant.ApiKey, """{"task":"sharpen"}"""));
+        Assert.Equal(400, unknown.Status);
+        Assert.Contains("$.task", Problem(unknown).Detail);
+
+        var inpaint = await stack.Api().CreateAsync(As(tenant.ApiKey, """{"task":"inpaint","maxFaces":2}"""));
+        Assert.Equal(400, inpaint.Status);
+        Assert.Equal(["aligned", "task"], Problem(inpaint).Errors!.Select(e => e.Field).Order());
+
+        var colorize = await stack.Api().CreateAsync(As(tenant.ApiKey, """{"task":"colorize","aligned":true}"""));
+        Assert.Equal(201, colorize.Status);
+    }
+
+    [Fact]
     public async Task The_admin_api_creates_a_tenant_whose_key_works_once_shown()
     {
         var id = "admin-" + Guid.NewGuid().ToString("N")[..8];

@@ -36,6 +36,44 @@ internal static class TestImages
             0x21, 0xFF, 0x0B, .. "NETSCAPE2.0"u8, 0x03, 0x01, 0x00, 0x00, 0x00, .. frame, .. frame, 0x3B];
     }
 
+    /// <summary>
+    /// An APNG: a real still PNG with an acTL chunk (two frames, loop forever) put right after its IHDR, where the
+    /// APNG spec places it. Browsers animate such a file; the service only restores still images.
+    /// </summary>
+    public static byte[] Apng(byte[] stillPng)
+    {
+        const int IhdrEnd = 8 + 8 + 13 + 4; // signature, IHDR length and type, its 13 bytes, CRC
+        if (stillPng.Length <= IhdrEnd || !stillPng.AsSpan(12, 4).SequenceEqual("IHDR"u8))
+        {
+            throw new ArgumentException("Expected a PNG that starts with its IHDR chunk.", nameof(stillPng));
+        }
+        using var png = new MemoryStream();
+        png.Write(stillPng.AsSpan(0, IhdrEnd));
+        WriteChunk(png, "acTL", [0, 0, 0, 2, 0, 0, 0, 0]);
+        png.Write(stillPng.AsSpan(IhdrEnd));
+        return png.ToArray();
+    }
+
+    /// <summary>An extended WebP whose VP8X header sets the animation flag, with its ANIM and one ANMF frame chunk.</summary>
+    public static byte[] AnimatedWebp()
+    {
+        var vp8X = new byte[10];
+        vp8X[0] = 0x02; // the animation flag
+        vp8X[4] = 7; // canvas width - 1 (24-bit little-endian): 8
+        vp8X[7] = 7; // canvas height - 1: 8
+        byte[][] chunks = [[.. "VP8X"u8, .. LittleEndian(vp8X.Length), .. vp8X], [.. "ANIM"u8, .. LittleEndian(6), .. new byte[6]],
+            [.. "ANMF"u8, .. LittleEndian(16), .. new byte[16]]];
+        byte[] body = [.. "WEBP"u8, .. chunks.SelectMany(c => c)]; // every chunk has an even size: no padding
+        return [.. "RIFF"u8, .. LittleEndian(body.Length), .. body];
+    }
+
+    private static byte[] LittleEndian(int value)
+    {
+        var bytes = new byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(bytes, value);
+        return bytes;
+    }
+
     /// <summary>The start of a little-endian TIFF.</summary>
     public static byte[] Tiff() => [0x49, 0x49, 0x2A, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, .. new byte[64]];
 

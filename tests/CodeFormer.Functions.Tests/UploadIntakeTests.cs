@@ -116,9 +116,11 @@ public sealed class UploadIntakeTests(ServiceStack stack, Xunit.Abstractions.ITe
     public static TheoryData<string, string> BadUploads => new()
     {
         { "not-an-image", nameof(ImageRejectionRule.NotDecodable) },
-        { "truncated-png", nameof(ImageRejectionRule.Truncated) },
+        { "truncated-png", nameof(ImageRejectionRule.Truncated) }, // InspectAsync names a cut-off file as such
         { "png-100000x100000", nameof(ImageRejectionRule.MaxWidth) },
         { "animated-gif", nameof(ImageRejectionRule.UnsupportedFormat) },
+        { "apng", nameof(ImageRejectionRule.Animated) },
+        { "animated-webp", nameof(ImageRejectionRule.Animated) },
         { "tiff", nameof(ImageRejectionRule.UnsupportedFormat) },
     };
 
@@ -132,6 +134,8 @@ public sealed class UploadIntakeTests(ServiceStack stack, Xunit.Abstractions.ITe
             "truncated-png" => TestImages.Read(TestImages.PngPhoto)[..(TestImages.Read(TestImages.PngPhoto).Length / 2)],
             "png-100000x100000" => TestImages.PngClaiming(100_000, 100_000),
             "animated-gif" => TestImages.AnimatedGif(),
+            "apng" => TestImages.Apng(TestImages.Read(TestImages.PngPhoto)),
+            "animated-webp" => TestImages.AnimatedWebp(),
             "tiff" => TestImages.Tiff(),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
@@ -176,6 +180,19 @@ public sealed class UploadIntakeTests(ServiceStack stack, Xunit.Abstractions.ITe
         var result = await stack.Intake().HandleAsync(blobName);
         await AssertRejectedEverywhereAsync(tenant.Tenant.TenantId, blobName, result, "InvalidOptions");
         Assert.Contains("upscale", result.Reason);
+    }
+
+    [Theory]
+    [InlineData("sharpen", "'sharpen' is not restore, colorize or inpaint")]
+    [InlineData("inpaint", "task inpaint takes an aligned 512×512 face")] // known task, but the engine's rule fails
+    public async Task An_invalid_task_in_blob_metadata_rejects_the_upload_naming_the_task(string task, string reason)
+    {
+        var tenant = await stack.NewTenantAsync();
+        var blobName = await UploadAsync(tenant.Tenant.TenantId, $"task-{task}.png", TestImages.PngClaiming(64, 64),
+            new Dictionary<string, string> { ["task"] = task });
+        var result = await stack.Intake().HandleAsync(blobName);
+        await AssertRejectedEverywhereAsync(tenant.Tenant.TenantId, blobName, result, "InvalidOptions");
+        Assert.Contains(reason, result.Reason);
     }
 
     [AssetFact(TestImages.Photo)]

@@ -36,6 +36,27 @@ public sealed class FailureTests(StackFixture fixture)
         }
     }
 
+    [AssetFact(StackFixture.YuNet, StackFixture.Hopper)]
+    public async Task Job_whose_task_this_worker_does_not_serve_fails_at_once_and_is_never_retried()
+    {
+        var lane = await fixture.LaneAsync(maxDeliveryCount: 3);
+        await using var worker = await InProcessWorker.StartAsync(lane.WorkerSettings(fixture.ModelsDirectory()));
+
+        // A valid colorize job (the contract accepts it): this worker hosts only the whole-photo restoration engine.
+        var job = await lane.SubmitAsync(StackFixture.Photo(StackFixture.Hopper), new JobOptions { Task = JobTask.Colorize, Upscale = 1 });
+        var done = await lane.WaitForTerminalAsync(job.JobId, TimeSpan.FromSeconds(60));
+        await DeliveryTests.WaitUntilAsync(() => lane.Queue.DeadLetterMessageCount == 1, TimeSpan.FromSeconds(10));
+
+        Assert.Equal(JobState.Failed, done.State);
+        Assert.Equal(1, done.Attempts);
+        Assert.Equal("TaskNotServed: task 'colorize' is not served by this worker yet", done.Reason);
+        var dead = Assert.Single(lane.Queue.GetDeadLetteredMessages());
+        Assert.Equal("TaskNotServed", dead.DeadLetterReason);
+        Assert.Equal(1, dead.DeliveryCount);
+        Assert.Empty(await lane.ResultBlobsAsync(job.JobId));
+        Assert.Equal(0, await lane.UsageRowsAsync(job.JobId));
+    }
+
     [AssetFact(StackFixture.YuNet)]
     public async Task Photo_the_decoder_refuses_dead_letters_at_once_and_fails_the_job_with_the_reason()
     {

@@ -14,6 +14,8 @@ public static class FailureReasons
     public const string JobNotFound = "JobNotFound";
     public const string PhotoRefused = "PhotoRefused";
     public const string InvalidOptions = "InvalidOptions";
+    /// <summary>A valid job whose task (colorize, inpaint) this worker has no engine for: another try gives the same answer.</summary>
+    public const string TaskNotServed = "TaskNotServed";
     public const string UploadMissing = "UploadMissing";
     public const string TimedOut = "TimedOut";
     public const string ModelFault = "ModelFault";

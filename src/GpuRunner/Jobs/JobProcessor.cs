@@ -162,6 +162,13 @@ public sealed class JobProcessor(
 
     private async Task<JobOutcome> RunAsync(JobRecord job, RestoreJobMessage message, CancellationToken stopping, CancellationToken cancellationToken)
     {
+        if (message.Options.Task != JobTask.Restore)
+        {
+            // The contract accepts colorize and inpaint (FaceTaskEngine can run them), but this worker hosts only the
+            // whole-photo RestorationEngine: refuse before downloading anything, permanently, so the message is not retried.
+            throw new PermanentJobFailureException(FailureReasons.TaskNotServed,
+                $"task '{message.Options.Task.ToString().ToLowerInvariant()}' is not served by this worker yet");
+        }
         var reportName = BlobNaming.ReportBlobName(job.TenantId, job.JobId);
         var report = await Stage("resume", () => results.TryReadReportAsync(reportName, cancellationToken)).ConfigureAwait(false);
         if (report is not null)

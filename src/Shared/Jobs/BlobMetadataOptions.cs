@@ -19,6 +19,7 @@ public static class BlobMetadataOptions
     public const string Aligned = "aligned";
     public const string OutputFormat = "output_format";
     public const string WebhookUrl = "webhook_url";
+    public const string Task = "task";
 
     /// <summary>Parses and validates; throws <see cref="InvalidJobOptionsException"/> naming every bad field.</summary>
     public static JobOptions Parse(IDictionary<string, string>? metadata)
@@ -73,6 +74,18 @@ public static class BlobMetadataOptions
             };
             if (parsed is { } f) { options = options with { OutputFormat = f }; }
             else { errors.Add(new(OutputFormat, $"'{format}' is not png, jpg, webp or same")); }
+        }
+        if (Get(Task) is { } task)
+        {
+            JobTask? parsed = task.ToLowerInvariant() switch
+            {
+                "restore" => JobTask.Restore,
+                "colorize" => JobTask.Colorize,
+                "inpaint" => JobTask.Inpaint,
+                _ => null,
+            };
+            if (parsed is { } t) { options = options with { Task = t }; }
+            else { errors.Add(new(Task, $"'{task}' is not restore, colorize or inpaint")); }
         }
         options = ParseFlag(Get(FaceUpsample), FaceUpsample, errors, options, (o, v) => o with { FaceUpsample = v });
         options = ParseFlag(Get(OnlyCenterFace), OnlyCenterFace, errors, options, (o, v) => o with { OnlyCenterFace = v });

@@ -29,6 +29,20 @@ public enum ResultFormat
 }
 
 /// <summary>
+/// What the one CodeFormer architecture is asked to do (the engine's FaceTask): each task has its own checkpoint.
+/// Colorize and inpaint work on one aligned 512×512 face and output that face, not the whole photo.
+/// </summary>
+public enum JobTask
+{
+    /// <summary>Blind restoration of the whole photo (the default).</summary>
+    Restore,
+    /// <summary>Colour for a grey face: an aligned 512×512 crop, or (aligned false) the photo's largest face aligned first.</summary>
+    Colorize,
+    /// <summary>Fill the pure-white pixels of an aligned 512×512 face (the mask is read from the input itself).</summary>
+    Inpaint,
+}
+
+/// <summary>
 /// What a user may ask of one restoration. The same ranges as the CLI (and the engine's RestorationOptions),
 /// validated here in one place for the HTTP API, the blob metadata and the worker.
 /// </summary>
@@ -38,6 +52,9 @@ public sealed record JobOptions
     public const int DefaultUpscale = 2;
     /// <summary>A photo with more faces than this is still restored, but only the best this many.</summary>
     public const int MaxFacesLimit = 100;
+
+    /// <summary>Restore (default), colorize or inpaint; see <see cref="Validate"/> for the options the other tasks refuse.</summary>
+    public JobTask Task { get; set; } = JobTask.Restore;
 
     /// <summary>Fidelity weight w in [0, 1]: 0 favours quality, 1 fidelity to the input.</summary>
     public double Fidelity { get; set; } = DefaultFidelity;
@@ -105,11 +122,47 @@ public sealed record JobOptions
         {
             errors.Add(new("aligned", "an aligned face crop has exactly one face: onlyCenterFace and maxFaces do not apply"));
         }
+        if (!Enum.IsDefined(Task))
+        {
+            errors.Add(new("task", "must be restore, colorize or inpaint"));
+        }
+        else if (Task != JobTask.Restore)
+        {
+            AddFaceTaskErrors(errors);
+        }
         if (WebhookUrl is not null && (WebhookUrl.Length > 2048 || !Uri.TryCreate(WebhookUrl, UriKind.Absolute, out _)))
         {
             errors.Add(new("webhookUrl", "must be an absolute URL of at most 2048 characters"));
         }
         return errors;
+    }
+
+    /// <summary>
+    /// The engine's rules for colorize and inpaint (FaceTaskOptions.Validate and FaceTaskEngine), checked here so a job
+    /// the engine would refuse is refused at the door. Their output is one 512×512 aligned face at the task's own fixed
+    /// fidelity (colorize w = 0, inpaint w = 1), so fidelity and upscale are ignored (their defaults cannot be told from
+    /// a value the user did not send); the whole-photo options below are refused, since asking for them is a mistake.
+    /// </summary>
+    private void AddFaceTaskErrors(List<OptionError> errors)
+    {
+        var task = Task.ToString().ToLowerInvariant();
+        if (Task == JobTask.Inpaint && !Aligned)
+        {
+            // The mask is the input's pure-white pixels: aligning a photo first would move them off the face they mark.
+            errors.Add(new("aligned", "task inpaint takes an aligned 512×512 face with its mask painted pure white: set aligned true"));
+        }
+        if (BackgroundUpsampler != BackgroundUpsampler.None)
+        {
+            errors.Add(new("backgroundUpsampler", $"does not apply to task {task}: its output is the 512×512 face, with no background"));
+        }
+        if (FaceUpsample)
+        {
+            errors.Add(new("faceUpsample", $"does not apply to task {task}: its output is the 512×512 face"));
+        }
+        if (OnlyCenterFace || MaxFaces is not null)
+        {
+            errors.Add(new("task", $"task {task} works on one face (the aligned crop, or the largest face): onlyCenterFace and maxFaces do not apply"));
+        }
     }
 
     /// <summary>Throws <see cref="InvalidJobOptionsException"/> naming every bad field.</summary>
