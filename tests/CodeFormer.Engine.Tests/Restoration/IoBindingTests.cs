@@ -39,7 +39,12 @@ public sealed class IoBindingTests : IDisposable
             session.Restore(input, count, 0.7, bound);
         }
 
-        Assert.Equal(plain, bound);
+        // Same graph, same inputs; ONNX Runtime's CPU kernels may still split a padded batch differently between the two
+        // runs (seen once in CI: a difference in the 8th significant digit), so the two agree to float precision, not bits.
+        for (int i = 0; i < input.Length; i++)
+        {
+            Assert.Equal(plain[i], bound[i], 6);
+        }
         var expected = FakeCodeFormer.Expected(input, count, 1.7f);
         for (int i = 0; i < input.Length; i++)
         {
