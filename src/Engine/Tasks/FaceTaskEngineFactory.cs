@@ -24,35 +24,7 @@ public static class FaceTaskEngineFactory
         var profile = task == FaceTask.Restore
             ? throw new ArgumentException("Restoration engines come from RestorationEngineFactory.", nameof(task))
             : FaceTaskProfile.For(task);
-        settings.Validate();
-        var sessionOptions = SessionOptionsFactory.Create(settings.Device, settings.IntraOpThreads, out var provider);
-        notice($"execution provider: {provider}");
-        IFaceRestorer? restorer = null;
-        IFaceDetector? detector = null;
-        try
-        {
-            var cache = new ModelCache(settings.ModelsDirectory, settings.Offline ? null : new ModelDownloader(http ?? new HttpClient(), notice));
-            var onnxPath = await TaskModelResolver.ResolveOnnxAsync(profile, settings.ModelPath, cache, notice, cancellationToken).ConfigureAwait(false);
-            var session = CodeFormerSession.Open(onnxPath, sessionOptions, maxBatch: 1);
-            restorer = session;
-            if (session.Contract.License is { } licence && licence.Contains("non-commercial", StringComparison.OrdinalIgnoreCase))
-            {
-                notice($"model licence: {licence}");
-            }
-            if (withDetector)
-            {
-                var model = settings.Detector == DetectorKind.RetinaFace ? ModelRegistry.RetinaFaceMobile : ModelRegistry.YuNet;
-                var path = await cache.ResolveAsync(model, settings.DetectorModelPath, null, cancellationToken).ConfigureAwait(false);
-                detector = FaceDetectorFactory.Create(settings.Detector, path, sessionOptions, new FaceDetectionOptions());
-            }
-            return new FaceTaskEngine(task, restorer, detector, settings with { BatchSize = 1 }, ownedResources: [sessionOptions]);
-        }
-        catch
-        {
-            detector?.Dispose();
-            restorer?.Dispose();
-            sessionOptions.Dispose();
-            throw;
-        }
+        var models = await SingleFaceModels.OpenAsync(profile, settings, withDetector, notice, http, cancellationToken).ConfigureAwait(false);
+        return new FaceTaskEngine(task, models.Restorer, models.Detector, settings with { BatchSize = 1 }, ownedResources: [models.SessionOptions]);
     }
 }

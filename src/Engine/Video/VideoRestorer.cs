@@ -43,31 +43,8 @@ public sealed class VideoRestorer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(settings);
         notice ??= _ => { };
-        settings.Validate();
-        var sessionOptions = SessionOptionsFactory.Create(settings.Device, settings.IntraOpThreads, out var provider);
-        notice($"execution provider: {provider}");
-        IFaceRestorer? restorer = null;
-        try
-        {
-            var cache = new ModelCache(settings.ModelsDirectory, settings.Offline ? null : new ModelDownloader(http ?? new HttpClient(), notice));
-            var onnx = await TaskModelResolver.ResolveOnnxAsync(FaceTaskProfile.Restore, settings.ModelPath, cache, notice, cancellationToken).ConfigureAwait(false);
-            var session = CodeFormerSession.Open(onnx, sessionOptions, maxBatch: 1);
-            restorer = session;
-            if (session.Contract.License is { } licence && licence.Contains("non-commercial", StringComparison.OrdinalIgnoreCase))
-            {
-                notice($"model licence: {licence}");
-            }
-            var model = settings.Detector == DetectorKind.RetinaFace ? ModelRegistry.RetinaFaceMobile : ModelRegistry.YuNet;
-            var detectorPath = await cache.ResolveAsync(model, settings.DetectorModelPath, null, cancellationToken).ConfigureAwait(false);
-            var detector = FaceDetectorFactory.Create(settings.Detector, detectorPath, sessionOptions, new FaceDetectionOptions());
-            return new VideoRestorer(restorer, detector, tools, [sessionOptions]);
-        }
-        catch
-        {
-            restorer?.Dispose();
-            sessionOptions.Dispose();
-            throw;
-        }
+        var models = await SingleFaceModels.OpenAsync(FaceTaskProfile.Restore, settings, withDetector: true, notice, http, cancellationToken).ConfigureAwait(false);
+        return new VideoRestorer(models.Restorer, models.Detector!, tools, [models.SessionOptions]);
     }
 
     public static bool IsVideoPath(string path) => VideoEncoding.IsVideoPath(path);

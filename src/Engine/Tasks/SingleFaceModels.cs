@@ -1,0 +1,49 @@
+using CodeFormer.Engine.Detection;
+using CodeFormer.Engine.Models;
+using CodeFormer.Engine.Pipeline;
+using CodeFormer.Engine.Restoration;
+using CodeFormer.Engine.Runtime;
+
+namespace CodeFormer.Engine.Tasks;
+
+/// <summary>
+/// The sessions of an engine that runs one face per network call (colorize, inpaint, video): the task's model resolved
+/// through the verified cache (converted once), an optional detector, and the session options they share. One place for
+/// what <see cref="FaceTaskEngineFactory"/> and the video restorer both open, so they resolve, announce and clean up alike.
+/// </summary>
+internal sealed record SingleFaceModels(IFaceRestorer Restorer, IFaceDetector? Detector, IDisposable SessionOptions)
+{
+    public static async Task<SingleFaceModels> OpenAsync(FaceTaskProfile profile, EngineSettings settings, bool withDetector,
+        Action<string> notice, HttpClient? http, CancellationToken cancellationToken)
+    {
+        settings.Validate();
+        var sessionOptions = SessionOptionsFactory.Create(settings.Device, settings.IntraOpThreads, out var provider);
+        notice($"execution provider: {provider}");
+        IFaceRestorer? restorer = null;
+        try
+        {
+            var cache = new ModelCache(settings.ModelsDirectory, settings.Offline ? null : new ModelDownloader(http ?? new HttpClient(), notice));
+            var onnxPath = await TaskModelResolver.ResolveOnnxAsync(profile, settings.ModelPath, cache, notice, cancellationToken).ConfigureAwait(false);
+            var session = CodeFormerSession.Open(onnxPath, sessionOptions, maxBatch: 1);
+            restorer = session;
+            if (session.Contract.License is { } licence && licence.Contains("non-commercial", StringComparison.OrdinalIgnoreCase))
+            {
+                notice($"model licence: {licence}");
+            }
+            IFaceDetector? detector = null;
+            if (withDetector)
+            {
+                var model = settings.Detector == DetectorKind.RetinaFace ? ModelRegistry.RetinaFaceMobile : ModelRegistry.YuNet;
+                var path = await cache.ResolveAsync(model, settings.DetectorModelPath, null, cancellationToken).ConfigureAwait(false);
+                detector = FaceDetectorFactory.Create(settings.Detector, path, sessionOptions, new FaceDetectionOptions());
+            }
+            return new SingleFaceModels(restorer, detector, sessionOptions);
+        }
+        catch
+        {
+            restorer?.Dispose();
+            sessionOptions.Dispose();
+            throw;
+        }
+    }
+}
