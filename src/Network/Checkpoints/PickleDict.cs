@@ -45,7 +45,8 @@ internal sealed class PickleDict
     /// <summary>The keys as text for error messages, e.g. <c>'params_ema', 'iter'</c>.</summary>
     public string DescribeKeys(int max = 20)
     {
-        var shown = _entries.Take(max).Select(e => e.Key is string s ? $"'{s}'" : e.Key.ToString());
+        // Keys come from the file: describe them as the unpickler does (never a .NET type's ToString()).
+        var shown = _entries.Take(max).Select(e => e.Key is string s ? $"'{(s.Length <= 80 ? s : s[..80] + "…")}'" : PickleUnpickler.Describe(e.Key));
         return string.Join(", ", shown) + (_entries.Count > max ? $", … ({_entries.Count} keys)" : "");
     }
 }

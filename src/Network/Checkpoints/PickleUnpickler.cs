@@ -20,11 +20,36 @@ internal sealed class PickleUnpickler(
 {
     private const int HighestProtocol = 5;
 
+    /// <summary>
+    /// Opcodes one pickle may execute. Each opcode costs at most a few dozen bytes (a stack slot, a memo entry, a boxed
+    /// number), so this bounds the memory a pickle can build without a single tensor: 50 M one-byte DUP or MEMOIZE
+    /// opcodes deflate to 50 KB and built gigabytes of references. A real state dict (CodeFormer: about 1,200 tensors,
+    /// some 20 opcodes each) needs a few tens of thousands.
+    /// </summary>
+    internal const int MaxOpcodes = 4_000_000;
+
+    /// <summary>
+    /// The longest text, bytes or integer field. State-dict pickles hold names and small integers; the tensor data is in
+    /// separate storages. A longer field is not a weights file, and converting a huge string (UTF-16, or an integer to a
+    /// BigInteger) costs time and memory out of proportion to its bytes.
+    /// </summary>
+    internal const int MaxFieldBytes = 1 << 20;
+
+    /// <summary>
+    /// The most bytes one pickle may span: a real data.pkl is tens to hundreds of kilobytes. Also bounds the text a
+    /// pickle can hold in all (legacy checkpoints read the pickle straight from the file, with no entry size to check).
+    /// </summary>
+    internal const long MaxPickleBytes = 32L << 20;
+
+    /// <summary>LONG1/LONG4 integers wider than this are refused: no shape, stride or offset needs more than 64 bits.</summary>
+    private const int MaxIntegerBytes = 64;
+
     private readonly List<object?> _stack = [];
     private readonly List<int> _marks = [];
     private readonly Dictionary<long, object?> _memo = [];
     private readonly long _startPosition = stream.CanSeek ? stream.Position : 0;
     private long _offset;
+    private int _opcodes;
 
     /// <summary>Reads up to and including STOP; the stream is left just after it.</summary>
     public object? Load()
@@ -33,6 +58,10 @@ internal sealed class PickleUnpickler(
         {
             long opcodeOffset = _offset;
             int opcode = ReadByte();
+            if (++_opcodes > MaxOpcodes)
+            {
+                throw Error($"the pickle runs more than {MaxOpcodes} opcodes, far more than a weights checkpoint needs (a pickle that builds gigabytes of objects)", opcodeOffset);
+            }
             if (opcode == '.')
             {
                 return Pop(opcodeOffset);
@@ -217,7 +246,7 @@ internal sealed class PickleUnpickler(
                 _memo[BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4, at))] = Peek(at);
                 break;
             case 'p': // PUT
-                _memo[(long)ParseTextInt(ReadLine(at), at)] = Peek(at);
+                _memo[ReadMemoIndex(at)] = Peek(at);
                 break;
             case 0x94: // MEMOIZE
                 _memo[_memo.Count] = Peek(at);
@@ -229,7 +258,7 @@ internal sealed class PickleUnpickler(
                 Push(MemoGet(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4, at)), at));
                 break;
             case 'g': // GET
-                Push(MemoGet((long)ParseTextInt(ReadLine(at), at), at));
+                Push(MemoGet(ReadMemoIndex(at), at));
                 break;
             case '0': // POP
                 if (_marks.Count > 0 && _marks[^1] == _stack.Count)
@@ -368,12 +397,23 @@ internal sealed class PickleUnpickler(
         {
             throw Error("the pickle ends before its STOP opcode (truncated file?)", _offset);
         }
-        _offset++;
+        if (++_offset > MaxPickleBytes)
+        {
+            throw Error($"the pickle is longer than {MaxPickleBytes} bytes, far more than a weights checkpoint needs", _offset);
+        }
         return value;
     }
 
     private byte[] ReadBytes(long count, long at)
     {
+        if (count > MaxFieldBytes)
+        {
+            throw Error($"a field of {count} bytes is longer than any name or number in a weights checkpoint (at most {MaxFieldBytes})", at);
+        }
+        if (_offset + count > MaxPickleBytes)
+        {
+            throw Error($"the pickle is longer than {MaxPickleBytes} bytes, far more than a weights checkpoint needs", at);
+        }
         if (count > RemainingBytes())
         {
             throw Error($"a field of {count} bytes runs past the end of the data ({RemainingBytes()} bytes left)", at);
@@ -410,6 +450,10 @@ internal sealed class PickleUnpickler(
     /// <summary>LONG1/LONG4: little-endian two's complement of any width; 64-bit values stay <c>long</c>.</summary>
     private object ReadLong(long byteCount, long at)
     {
+        if (byteCount > MaxIntegerBytes)
+        {
+            throw Error($"an integer of {byteCount} bytes is wider than any shape, stride or offset (at most {MaxIntegerBytes})", at);
+        }
         var bytes = ReadBytes(byteCount, at);
         var value = new BigInteger(bytes, isUnsigned: false, isBigEndian: false);
         return value >= long.MinValue && value <= long.MaxValue ? (object)(long)value : value;
@@ -433,6 +477,17 @@ internal sealed class PickleUnpickler(
         }
     }
 
+    /// <summary>
+    /// PUT and GET (protocol 0) take the memo index as a decimal line. ParseTextInt also yields bool ("00", "01") and
+    /// BigInteger, which a plain cast turned into an InvalidCastException: only a 64-bit integer is an index.
+    /// </summary>
+    private long ReadMemoIndex(long at) => ParseTextInt(ReadLine(at), at) switch
+    {
+        long index => index,
+        bool flag => flag ? 1 : 0,
+        var other => throw Error($"memo index {Describe(other)} is not a 64-bit integer", at),
+    };
+
     private object ParseTextInt(string text, long at)
     {
         if (text == "00") return false;
@@ -450,12 +505,18 @@ internal sealed class PickleUnpickler(
     internal static string Describe(object? value) => value switch
     {
         null => "None",
-        string s => $"str '{s}'",
+        string s => $"str '{Shorten(s)}'",
         IPickleCallable c => c.QualifiedName,
         TorchStorageType t => t.ToString(),
         object?[] t => $"a tuple of {t.Length}",
         List<object?> l => $"a list of {l.Count}",
         PickleDict d => $"a dict of {d.Count}",
-        _ => value.GetType().Name + " " + value,
+        byte[] b => $"bytes of {b.Length}",
+        BigInteger n => n.GetByteCount() > 8 ? $"an integer of {n.GetByteCount()} bytes" : $"int {n}",
+        long or double or bool => $"{value.GetType().Name} {value}",
+        _ => value.GetType().Name,
     };
+
+    /// <summary>Messages quote values from the file: a hostile file must not fill the message (or a log) with them.</summary>
+    private static string Shorten(string text) => text.Length <= 80 ? text : text[..80] + $"… ({text.Length} characters)";
 }

@@ -13,7 +13,7 @@ namespace CodeFormer.Network.Checkpoints;
 internal sealed class TorchZipCheckpoint : ITorchCheckpointArchive
 {
     /// <summary>data.pkl of a real state dict is tens of kilobytes; a larger one is not a weights file.</summary>
-    private const long MaxPickleBytes = 256L << 20;
+    private const long MaxPickleBytes = PickleUnpickler.MaxPickleBytes;
 
     private readonly ZipArchive _zip;
     private readonly string _prefix;
