@@ -8,6 +8,9 @@ internal interface ITorchStorageSource
 
     /// <summary>Fills <paramref name="destination"/> with the storage's bytes from <paramref name="byteOffset"/> on.</summary>
     void Read(TorchStorageReference storage, long byteOffset, Span<byte> destination);
+
+    /// <summary>Throws unless the file holds all of the storage's bytes; called before a tensor over it is allocated.</summary>
+    void RequireStored(TorchStorageReference storage);
 }
 
 /// <summary>A loaded checkpoint: the unpickled root object and the storages its tensors point into.</summary>

@@ -75,6 +75,17 @@ internal sealed class TorchLegacyCheckpoint : ITorchCheckpointArchive
         }
     }
 
+    public void RequireStored(TorchStorageReference storage)
+    {
+        // Every storage's bytes were located in the file when it was opened (LocateStorages); a view must lie inside them.
+        var (_, blobCount) = _blobByKey[storage.Key];
+        if (storage.ElementOffset > blobCount - storage.ElementCount)
+        {
+            throw new CheckpointFormatException(
+                $"Storage '{storage.Key}' holds {blobCount} × {storage.Type}, but a view needs elements {storage.ElementOffset} to {storage.ElementOffset + storage.ElementCount}.");
+        }
+    }
+
     public void Dispose() => _file.Dispose();
 
     /// <summary>The header pickles and the key list hold only plain values, so no global may appear in them.</summary>

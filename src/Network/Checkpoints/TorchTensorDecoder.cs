@@ -23,10 +23,9 @@ internal static class TorchTensorDecoder
         {
             throw new CheckpointFormatException($"Tensor '{name}' {tensor.ShapeText} has {count} elements, more than one array can hold.");
         }
-        var data = new float[count];
         if (count == 0)
         {
-            return new Tensor(tensor.Shape, data);
+            return new Tensor(tensor.Shape, []);
         }
         // Checked when the pickle was read (TorchPickleGlobals); checked again here because a reference may be built elsewhere.
         long lastIndex;
@@ -44,6 +43,20 @@ internal static class TorchTensorDecoder
                 $"Tensor '{name}' {tensor.ShapeText} at offset {tensor.StorageOffset} with stride ({string.Join(", ", tensor.Stride)}) " +
                 $"reaches element {lastIndex}, past the end of its storage '{tensor.Storage.Key}' of {tensor.Storage.ElementCount} elements.");
         }
+        // A view that repeats its storage's elements (stride 0, or strides smaller than the extents) can describe
+        // gigabytes over a few bytes: 40000 × 40000 with stride (0, 0) over 12 floats allocated 6.4 GB. torch.save writes
+        // the tensors of a state dict over their own data, so more elements than the storage holds is refused here,
+        // before the tensor is allocated.
+        if (count > tensor.Storage.ElementCount)
+        {
+            throw new CheckpointFormatException(
+                $"Tensor '{name}' {tensor.ShapeText} has {count} elements but its storage '{tensor.Storage.Key}' holds only {tensor.Storage.ElementCount}: " +
+                "a view that repeats elements is not a weights tensor.");
+        }
+        // The storage's bytes must be in the file before the tensor is allocated: a storage that claims 1.5 G elements
+        // over a 48-byte entry was allocated in full and only then found short.
+        source.RequireStored(tensor.Storage);
+        var data = new float[count];
         long byteOffset = checked(tensor.StorageOffset * type.ElementSize);
         if (IsContiguous(tensor))
         {

@@ -17,6 +17,7 @@ internal sealed class TorchZipCheckpoint : ITorchCheckpointArchive
 
     private readonly ZipArchive _zip;
     private readonly string _prefix;
+    private readonly Dictionary<string, TorchStorageReference> _storages = new(StringComparer.Ordinal);
 
     public object? Root { get; }
     public bool IsBigEndian { get; }
@@ -56,14 +57,8 @@ internal sealed class TorchZipCheckpoint : ITorchCheckpointArchive
 
     public void Read(TorchStorageReference storage, long byteOffset, Span<byte> destination)
     {
-        string entryName = $"{_prefix}data/{storage.Key}";
-        var entry = _zip.GetEntry(entryName)
-            ?? throw new CheckpointFormatException($"The checkpoint has no entry '{entryName}' for storage '{storage.Key}'.");
-        if (entry.Length < storage.ByteCount)
-        {
-            throw new CheckpointFormatException(
-                $"Storage entry '{entryName}' holds {entry.Length} bytes, but the pickle says {storage.ElementCount} × {storage.Type} = {storage.ByteCount} bytes.");
-        }
+        var entry = StoredEntry(storage);
+        string entryName = entry.FullName;
         try
         {
             ReadVerified(entry, byteOffset, destination);
@@ -74,16 +69,38 @@ internal sealed class TorchZipCheckpoint : ITorchCheckpointArchive
         }
     }
 
+    public void RequireStored(TorchStorageReference storage) => StoredEntry(storage);
+
+    private ZipArchiveEntry StoredEntry(TorchStorageReference storage)
+    {
+        string entryName = $"{_prefix}data/{storage.Key}";
+        var entry = _zip.GetEntry(entryName)
+            ?? throw new CheckpointFormatException($"The checkpoint has no entry '{entryName}' for storage '{storage.Key}'.");
+        if (entry.Length < storage.ByteCount)
+        {
+            throw new CheckpointFormatException(
+                $"Storage entry '{entryName}' holds {entry.Length} bytes, but the pickle says {storage.ElementCount} × {storage.Type} = {storage.ByteCount} bytes.");
+        }
+        return entry;
+    }
+
     public void Dispose() => _zip.Dispose();
 
     /// <summary>
-    /// Entries flagged encrypted (their bytes would be read as if plain) and names that climb out of the archive ("..")
+    /// Duplicated names, entries flagged encrypted (their bytes would be read as if plain) and names that climb out of the archive ("..")
     /// or are absolute are refused: torch writes neither, so such a file was made by something else.
     /// </summary>
     private void RefuseUnsafeEntries(string displayName)
     {
+        var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in _zip.Entries)
         {
+            // Two entries of one name: readers disagree about which counts (ZipArchive.GetEntry takes one, other tools
+            // the other), so the weights converted would depend on the reader. torch never writes a name twice.
+            if (!names.Add(entry.FullName))
+            {
+                throw new CheckpointFormatException($"'{displayName}': zip entry '{entry.FullName}' appears twice; torch writes every entry once.");
+            }
             if (entry.IsEncrypted)
             {
                 throw new CheckpointFormatException($"'{displayName}': zip entry '{entry.FullName}' is encrypted; torch never writes encrypted checkpoints.");
@@ -214,7 +231,7 @@ internal sealed class TorchZipCheckpoint : ITorchCheckpointArchive
     }
 
     /// <summary>A zip persistent id: ('storage', storage_type, key, location, numel).</summary>
-    private static object? LoadPersistent(object? id)
+    private object? LoadPersistent(object? id)
     {
         if (id is not object?[] { Length: 5 } tuple || tuple[0] is not "storage")
         {
@@ -226,7 +243,15 @@ internal sealed class TorchZipCheckpoint : ITorchCheckpointArchive
             throw new CheckpointFormatException(
                 $"malformed storage id ({string.Join(", ", tuple.Select(PickleUnpickler.Describe))})");
         }
-        return new TorchStorageReference(type, key, 0, count);
+        // One storage is one run of bytes of one type and length: ids that disagree about it would read the same bytes two
+        // ways (the legacy reader refuses the same).
+        var reference = new TorchStorageReference(type, key, 0, count);
+        if (_storages.TryGetValue(key, out var known) && known != reference)
+        {
+            throw new CheckpointFormatException($"storage '{key}' is described both as {known.ElementCount} × {known.Type} and as {count} × {type}");
+        }
+        _storages[key] = reference;
+        return reference;
     }
 
     private static void Skip(Stream stream, long count, string entryName)
