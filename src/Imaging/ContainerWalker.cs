@@ -311,8 +311,9 @@ internal sealed class ContainerWalker
                 _cancellationToken.ThrowIfCancellationRequested();
             }
         }
-        catch (InvalidDataException)
+        catch (Exception e) when (e is InvalidDataException or IOException)
         {
+            // ZLibException (an IOException) for a preset dictionary or a bad header: damaged metadata, as above.
             return 0;
         }
         return total;

@@ -28,6 +28,34 @@ internal static class ImageRefusals
         ImageRejectionRule.DamagedData,
         $"The input is not a decodable {ImageFormats.AcceptedNames} image: the {format}'s compressed pixel data is damaged or cut short, although its container is whole.");
 
+    /// <summary>Damaged compressed data whose damage is known precisely (named in <paramref name="what"/>).</summary>
+    public static ImageRejectedException DamagedData(string format, string what) => new(
+        ImageRejectionRule.DamagedData,
+        $"The input is not a decodable {ImageFormats.AcceptedNames} image: the {format} is damaged: {what}.");
+
+    /// <summary>
+    /// What is wrong with the two-byte zlib header of a PNG stream, or null. PNG allows only deflate with a window of at
+    /// most 32 KB and no preset dictionary; .NET's inflater throws ZLibException (not InvalidDataException) on a preset
+    /// dictionary, which escaped as an internal error.
+    /// </summary>
+    public static string? ZlibHeaderProblem(ReadOnlySpan<byte> stream)
+    {
+        if (stream.Length < 2)
+        {
+            return null; // nothing to judge: the inflation that follows reports the missing data
+        }
+        int cmf = stream[0], flg = stream[1];
+        if ((cmf & 15) != 8 || (cmf >> 4) > 7)
+        {
+            return $"is not a deflate stream (zlib method byte 0x{cmf:X2})";
+        }
+        if ((cmf * 256 + flg) % 31 != 0)
+        {
+            return "has a damaged zlib header (its check bits do not match)";
+        }
+        return (flg & 0x20) != 0 ? "asks for a preset zlib dictionary, which PNG does not allow" : null;
+    }
+
     public static ImageRejectedException Malformed(string format, string what) => new(
         ImageRejectionRule.MalformedHeader,
         $"The input is not a decodable {ImageFormats.AcceptedNames} image: the {format} header is malformed: {what}.");

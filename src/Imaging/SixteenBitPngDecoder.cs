@@ -107,6 +107,10 @@ internal static class SixteenBitPngDecoder
         }
         long inflated = 0;
         var scratch = new byte[64 * 1024];
+        if (ImageRefusals.ZlibHeaderProblem(idat.GetBuffer().AsSpan(0, (int)idat.Length)) is { } problem)
+        {
+            throw ImageRefusals.DamagedData("PNG", $"its image data {problem}");
+        }
         idat.Position = 0;
         try
         {
@@ -118,9 +122,11 @@ internal static class SixteenBitPngDecoder
                 cancellationToken.ThrowIfCancellationRequested();
             }
         }
-        catch (InvalidDataException)
+        catch (Exception e) when (e is InvalidDataException or IOException)
         {
-            throw ImageRefusals.IncompleteData("PNG", $"its compressed image data is damaged after {inflated} of {expected} bytes");
+            // InvalidDataException for damaged deflate blocks; ZLibException (an IOException) for what .NET's zlib
+            // refuses outright. Damaged, not truncated: the bytes are there but do not inflate.
+            throw ImageRefusals.DamagedData("PNG", $"its compressed image data does not inflate after {inflated} of the {expected} bytes its rows need");
         }
         if (inflated < expected)
         {
