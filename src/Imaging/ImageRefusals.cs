@@ -24,6 +24,11 @@ internal static class ImageRefusals
         ImageRejectionRule.Truncated,
         $"The input is not a decodable {ImageFormats.AcceptedNames} image: the {format} is truncated: {what}; restoring it would fill the gap with black or grey.");
 
+    /// <summary>JPEG scans that are each whole, but not all there: a progressive file cut between scans, say.</summary>
+    public static ImageRejectedException IncompleteScans(string what) => new(
+        ImageRejectionRule.Truncated,
+        $"The input is not a decodable {ImageFormats.AcceptedNames} image: the JPEG is truncated: {what}; the decoder would show it blurred or without colour as if it were whole.");
+
     public static ImageRejectedException Damaged(string format) => new(
         ImageRejectionRule.DamagedData,
         $"The input is not a decodable {ImageFormats.AcceptedNames} image: the {format}'s compressed pixel data is damaged or cut short, although its container is whole.");

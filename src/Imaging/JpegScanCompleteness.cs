@@ -7,9 +7,10 @@ namespace CodeFormer.Imaging;
 /// short and closed with an end-of-image marker, or one whose frame header claims more pixels than its data holds, is
 /// decoded by libjpeg-turbo (and ImageSharp) with only a warning, the missing blocks filled grey. Only the entropy
 /// decoding is done (Huffman symbols and their extra bits, no IDCT), so this is cheap next to the decode.
-/// Covered: baseline and extended sequential scans, progressive DC scans and progressive AC first scans. Progressive
-/// AC refinement scans cannot be counted without the coefficients of earlier scans and are not checked: their
-/// absence is still caught because every earlier scan must be whole, and a cut inside one ends the file before EOI.
+/// Covered: baseline and extended sequential scans, and every progressive scan (DC, AC first, AC refinement; the
+/// refinement scans with a one-bit-per-coefficient history of which coefficients earlier scans made nonzero). Then, at
+/// the end of the image, that the scans together sent every coefficient of every component to full precision: a
+/// progressive file cut between two scans, or a sequential one missing a component's scan, has only whole scans.
 /// </summary>
 internal static class JpegScanCompleteness
 {
@@ -98,6 +99,7 @@ internal static class JpegScanCompleteness
         (int Id, int H, int V)[]? components = null;
         int width = 0, height = 0, restartInterval = 0, scanNumber = 0;
         var progressive = false;
+        Coverage? coverage = null;
         var position = 2;
         while (position + 4 <= data.Length)
         {
@@ -113,7 +115,7 @@ internal static class JpegScanCompleteness
             }
             if (marker == 0xD9)
             {
-                return null;
+                return coverage?.FindMissing(progressive);
             }
             if (marker is 0x01 or >= 0xD0 and <= 0xD8)
             {
@@ -130,6 +132,7 @@ internal static class JpegScanCompleteness
                     height = BinaryPrimitives.ReadUInt16BigEndian(segment[1..]);
                     width = BinaryPrimitives.ReadUInt16BigEndian(segment[3..]);
                     components = new (int, int, int)[segment[5]];
+                    coverage = new Coverage(components.Length);
                     for (var c = 0; c < components.Length; c++)
                     {
                         components[c] = (segment[6 + 3 * c], segment[7 + 3 * c] >> 4, segment[7 + 3 * c] & 15);
@@ -163,7 +166,7 @@ internal static class JpegScanCompleteness
                         return null;
                     }
                     scanNumber++;
-                    var problem = CheckScan(data, ref position, segment, components, width, height, progressive, restartInterval, tables, scanNumber);
+                    var problem = CheckScan(data, ref position, segment, components, width, height, progressive, restartInterval, tables, scanNumber, coverage!);
                     if (problem is not null)
                     {
                         return problem;
@@ -171,25 +174,27 @@ internal static class JpegScanCompleteness
                     break;
             }
         }
-        return null;
+        // The end-of-image marker in the file's last 2 bytes ends the loop above without being seen.
+        return coverage?.FindMissing(progressive);
     }
 
     private static ImageRejectedException? CheckScan(
         ReadOnlySpan<byte> data, ref int position, ReadOnlySpan<byte> header, (int Id, int H, int V)[] frame,
-        int width, int height, bool progressive, int restartInterval, HuffmanTable?[] tables, int scanNumber)
+        int width, int height, bool progressive, int restartInterval, HuffmanTable?[] tables, int scanNumber, Coverage coverage)
     {
         int count = header.IsEmpty ? 0 : header[0];
         if (count == 0 || header.Length < 1 + 2 * count + 3)
         {
             return Damaged($"scan {scanNumber} has a damaged header");
         }
-        int spectralStart = header[1 + 2 * count], spectralEnd = header[2 + 2 * count], approximationHigh = header[3 + 2 * count] >> 4;
-        var acRefinement = progressive && spectralStart > 0 && approximationHigh > 0;
-        if (acRefinement)
+        int spectralStart = header[1 + 2 * count], spectralEnd = header[2 + 2 * count];
+        int approximationHigh = header[3 + 2 * count] >> 4, approximationLow = header[3 + 2 * count] & 15;
+        if (progressive && (spectralEnd > 63 || spectralStart > spectralEnd || (spectralStart == 0) != (spectralEnd == 0)
+            || (spectralStart > 0 && count != 1)))
         {
-            SkipToMarker(data, ref position);
-            return null;
+            return Damaged($"scan {scanNumber} codes coefficients {spectralStart}..{spectralEnd} of {count} components, which a progressive JPEG cannot");
         }
+        var acRefinement = progressive && spectralStart > 0 && approximationHigh > 0;
         int maxH = 1, maxV = 1;
         foreach (var c in frame)
         {
@@ -233,6 +238,9 @@ internal static class JpegScanCompleteness
             }
         }
 
+        // Progressive AC scans need, per block, which coefficients earlier scans made nonzero: a refinement scan sends a
+        // correction bit for each of those, so its blocks can be counted only with that history (one bit per coefficient).
+        var nonzero = progressive && spectralStart > 0 ? coverage.NonzeroHistory(IndexOf(frame, header[1]), units) : null;
         var reader = new BitReader(data, position);
         var endOfBandRun = 0;
         for (long unit = 0; unit < units; unit++)
@@ -283,6 +291,10 @@ internal static class JpegScanCompleteness
                         reader.Bits(Decode(ref reader, tables[dc]!));
                     }
                 }
+                else if (acRefinement)
+                {
+                    RefineBlock(ref reader, tables[ac]!, spectralStart, spectralEnd, ref endOfBandRun, ref nonzero![unit]);
+                }
                 else if (endOfBandRun > 0)
                 {
                     endOfBandRun--;
@@ -309,6 +321,7 @@ internal static class JpegScanCompleteness
                         }
                         k += run;
                         reader.Bits(size);
+                        nonzero![unit] |= 1UL << k; // a shift count past 63 (damaged data) wraps harmlessly
                         k++;
                     }
                 }
@@ -320,7 +333,124 @@ internal static class JpegScanCompleteness
         }
         position = reader.Position;
         SkipToMarker(data, ref position);
+        for (var i = 0; i < count; i++)
+        {
+            coverage.Record(IndexOf(frame, header[1 + 2 * i]), spectralStart, progressive ? spectralEnd : 63, progressive ? approximationLow : 0);
+        }
         return null;
+    }
+
+    /// <summary>
+    /// One block of a progressive AC refinement scan (ITU T.81 G.1.2.3, as libjpeg's decode_mcu_AC_refine): new
+    /// coefficients are ±1 with a sign bit, and every coefficient already nonzero gets one correction bit, also inside
+    /// zero runs and end-of-band runs.
+    /// </summary>
+    private static void RefineBlock(ref BitReader reader, HuffmanTable table, int start, int end, ref int endOfBandRun, ref ulong nonzero)
+    {
+        var k = start;
+        if (endOfBandRun == 0)
+        {
+            for (; k <= end; k++)
+            {
+                var rs = Decode(ref reader, table);
+                if (rs < 0 || reader.RanOut)
+                {
+                    return;
+                }
+                int zeros = rs >> 4, size = rs & 15;
+                if (size != 0)
+                {
+                    reader.Bit(); // the sign of a new coefficient
+                }
+                else if (zeros != 15)
+                {
+                    endOfBandRun = (1 << zeros) + (zeros > 0 ? reader.Bits(zeros) : 0);
+                    break;
+                }
+                do
+                {
+                    if ((nonzero & (1UL << k)) != 0)
+                    {
+                        reader.Bit(); // correction bit of a coefficient already nonzero
+                    }
+                    else if (--zeros < 0)
+                    {
+                        break; // the new coefficient goes here
+                    }
+                    k++;
+                }
+                while (k <= end);
+                if (size != 0)
+                {
+                    nonzero |= 1UL << k;
+                }
+            }
+        }
+        if (endOfBandRun > 0)
+        {
+            for (; k <= end; k++)
+            {
+                if ((nonzero & (1UL << k)) != 0)
+                {
+                    reader.Bit();
+                }
+            }
+            endOfBandRun--;
+        }
+    }
+
+    /// <summary>
+    /// Which coefficients of which components the scans so far have sent, and to what precision: a progressive JPEG
+    /// cut between two scans and closed with EOI (or a sequential one whose later component scans are missing) has
+    /// every scan whole, yet libjpeg-turbo decodes it without a word, blurred or without colour.
+    /// </summary>
+    private sealed class Coverage
+    {
+        private const int NeverSent = -1;
+        private readonly int[][] _precision; // per component and zig-zag coefficient: the last scan's Al, or NeverSent
+        private readonly ulong[]?[] _nonzero;
+
+        public Coverage(int components)
+        {
+            _precision = new int[components][];
+            for (var c = 0; c < components; c++)
+            {
+                _precision[c] = Enumerable.Repeat(NeverSent, 64).ToArray();
+            }
+            _nonzero = new ulong[components][];
+        }
+
+        public ulong[] NonzeroHistory(int component, long blocks) => _nonzero[component] ??= new ulong[blocks];
+
+        public void Record(int component, int start, int end, int approximationLow)
+        {
+            for (var k = start; k <= Math.Min(end, 63); k++)
+            {
+                _precision[component][k] = approximationLow;
+            }
+        }
+
+        public ImageRejectedException? FindMissing(bool progressive)
+        {
+            for (var c = 0; c < _precision.Length; c++)
+            {
+                var levels = _precision[c];
+                var first = Array.IndexOf(levels, NeverSent);
+                if (first >= 0)
+                {
+                    var last = Array.LastIndexOf(levels, NeverSent);
+                    return ImageRefusals.IncompleteScans(first == 0
+                        ? $"colour component {c + 1} of {_precision.Length} is never sent (its scan is missing)"
+                        : $"coefficients {first} to {last} of colour component {c + 1} are never sent (its later scans are missing)");
+                }
+                if (levels.Any(level => level > 0))
+                {
+                    return ImageRefusals.IncompleteScans(
+                        $"colour component {c + 1} is never refined to full precision (its last progressive scans are missing)");
+                }
+            }
+            return null;
+        }
     }
 
     private static int IndexOf((int Id, int H, int V)[] frame, int id)
