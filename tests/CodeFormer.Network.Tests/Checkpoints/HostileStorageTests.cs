@@ -91,11 +91,50 @@ public sealed class HostileStorageTests
         Assert.Equal(2.5f, weights["w"].Data[1]);
     }
 
+    [Fact]
+    public void Hundreds_of_views_of_one_large_storage_are_refused_before_re_reading_it_for_each()
+    {
+        // Each tensor's read verifies the CRC of the whole entry: 300 views of one 32 MB storage inflated 9.6 GB (5 s).
+        using var dir = new TemporaryDirectory();
+        var path = WriteViews(dir, storageFloats: 4_000_000, views: 100);
+
+        var error = Assert.Throws<CheckpointFormatException>(() => TorchCheckpointReader.ReadStateDict(path));
+
+        Assert.Contains("shares it", error.Message);
+    }
+
+    [Fact]
+    public void A_few_tensors_sharing_one_storage_like_tied_weights_are_read()
+    {
+        using var dir = new TemporaryDirectory();
+        var path = WriteViews(dir, storageFloats: 4_000_000, views: 3);
+
+        var weights = TorchCheckpointReader.ReadStateDict(path);
+
+        Assert.Equal([2f, 3f], weights["t2"].Data[..2]); // view 2 starts at element 2, and element i holds i
+    }
+
+    /// <summary>Tensors t0..t(n-1), each 10 floats at offset i into one stored storage whose element i holds i.</summary>
+    private static string WriteViews(TemporaryDirectory dir, int storageFloats, int views)
+    {
+        var data = new byte[storageFloats * 4L];
+        for (var i = 0; i < 16; i++)
+        {
+            BitConverter.GetBytes((float)i).CopyTo(data, i * 4);
+        }
+        return WriteZip(dir,
+            [.. Enumerable.Range(0, views).Select(i => ($"t{i}", "torch", "FloatStorage", "0", (long)storageFloats, new long[] { 10 }, new long[] { 1 }, (long)i))],
+            ("0", data));
+    }
+
     private static string WriteZip(TemporaryDirectory dir, (string Name, string Module, string Type, string Key, long Numel, long[] Shape, long[] Stride) tensor, (string Key, byte[] Data) storage) =>
         WriteZip(dir, [tensor], storage);
 
+    private static string WriteZip(TemporaryDirectory dir, (string Name, string Module, string Type, string Key, long Numel, long[] Shape, long[] Stride)[] tensors, (string Key, byte[] Data) storage) =>
+        WriteZip(dir, [.. tensors.Select(t => (t.Name, t.Module, t.Type, t.Key, t.Numel, t.Shape, t.Stride, 0L))], storage);
+
     /// <summary>A torch-style zip whose pickle says exactly what the test wants, true or not.</summary>
-    private static string WriteZip(TemporaryDirectory dir, (string Name, string Module, string Type, string Key, long Numel, long[] Shape, long[] Stride)[] tensors, (string Key, byte[] Data) storage)
+    private static string WriteZip(TemporaryDirectory dir, (string Name, string Module, string Type, string Key, long Numel, long[] Shape, long[] Stride, long Offset)[] tensors, (string Key, byte[] Data) storage)
     {
         using var pickle = new MemoryStream();
         var writer = new PickleWriter(pickle);
@@ -104,7 +143,7 @@ public sealed class HostileStorageTests
         writer.EmptyTuple();
         writer.Reduce();
         writer.Mark();
-        foreach (var (name, module, type, key, numel, shape, stride) in tensors)
+        foreach (var (name, module, type, key, numel, shape, stride, offset) in tensors)
         {
             writer.String(name);
             writer.Global("torch._utils", "_rebuild_tensor_v2");
@@ -117,7 +156,7 @@ public sealed class HostileStorageTests
             writer.Int(numel);
             writer.Tuple(5);
             writer.PersistentId();
-            writer.Int(0);
+            writer.Int(offset);
             writer.IntTuple(shape);
             writer.IntTuple(stride);
             writer.Bool(false);
