@@ -142,6 +142,16 @@ internal sealed class ContainerWalker
                 case "acTL" or "fcTL" or "fdAT":
                     throw ImageRefusals.Animated(png, $"it has an APNG {type} chunk");
                 case "PLTE":
+                    // libpng stops at these with an error that Skia reported as "incomplete input", so they were refused as
+                    // truncated: name them. A bad palette in an RGB image is only a suggestion libpng ignores, as here.
+                    if (hasPalette)
+                    {
+                        throw ImageRefusals.Malformed(png, $"it has a second palette (PLTE) at offset {chunkStart}");
+                    }
+                    if (header!.Value.ColourType == 3 && (length % 3 != 0 || length is 0 or > 768))
+                    {
+                        throw ImageRefusals.Malformed(png, $"its palette (PLTE) is {length} bytes, not 1 to 256 colours of 3 bytes");
+                    }
                     hasPalette = true;
                     break;
                 case "tRNS":

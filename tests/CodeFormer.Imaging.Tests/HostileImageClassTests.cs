@@ -49,4 +49,39 @@ public sealed class HostileImageClassTests
         Assert.Equal((16, 8), (decoded.Image.Width, decoded.Image.Height));
         Assert.Equal(7 * 3, decoded.Image.Pixels[3 * 3]); // pixel (3, 0), red = x * 7
     }
+
+    [Theory]
+    [InlineData("two", "second palette")]
+    [InlineData("len7", "7 bytes, not 1 to 256 colours")]
+    [InlineData("len900", "900 bytes, not 1 to 256 colours")]
+    public void Malformed_palette_is_a_malformed_header_not_truncated_data(string what, string expected)
+    {
+        // libpng stops at each of these; Skia called it "incomplete input", so they were refused as Truncated.
+        var palette = Chunk("PLTE", new byte[6]);
+        var idat = Chunk("IDAT", Zlib(new byte[8 * (1 + 16)]));
+        var chunks = what switch
+        {
+            "two" => new[] { Ihdr(16, 8, 8, 3), palette, palette, idat },
+            "len7" => [Ihdr(16, 8, 8, 3), Chunk("PLTE", new byte[7]), idat],
+            _ => [Ihdr(16, 8, 8, 3), Chunk("PLTE", new byte[900]), idat],
+        };
+
+        var error = Refused(Png([.. chunks, Chunk("IEND", [])]));
+
+        Assert.Equal(ImageRejectionRule.MalformedHeader, error.Rule);
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void Valid_palette_image_with_transparency_decodes_to_its_colours()
+    {
+        byte[] palette = [255, 0, 0, 0, 0, 255];
+        var rows = Enumerable.Range(0, 8).SelectMany(y => new byte[] { 0 }.Concat(Enumerable.Range(0, 16).Select(x => (byte)(x % 2)))).ToArray();
+        var file = Png(Ihdr(16, 8, 8, 3), Chunk("PLTE", palette), Chunk("tRNS", [255, 128]), Chunk("IDAT", Zlib(rows)), Chunk("IEND", []));
+
+        var image = _decoder.Decode(file).Image;
+
+        Assert.Equal([255f, 0f, 0f, 0f, 0f, 255f], image.Pixels[..6]);
+        Assert.Equal([255f, 128f], image.Alpha![..2]);
+    }
 }
