@@ -53,6 +53,10 @@ internal static class SkiaPixelDecoder
                 throw Refusal(format, result);
             }
             cancellationToken.ThrowIfCancellationRequested();
+            if (header.Format == ImageFileFormat.Png)
+            {
+                PaletteIndexCheck.RequireIndicesInPalette(data, cancellationToken);
+            }
             return ToFloat((byte*)buffer, stored.Width, stored.Height, header, 1f, cancellationToken);
         }
         finally

@@ -84,4 +84,65 @@ public sealed class HostileImageClassTests
         Assert.Equal([255f, 0f, 0f, 0f, 0f, 255f], image.Pixels[..6]);
         Assert.Equal([255f, 128f], image.Alpha![..2]);
     }
+
+    [Theory]
+    [InlineData(8, false)]
+    [InlineData(4, false)]
+    [InlineData(8, true)]
+    public void Palette_index_past_the_palette_is_damaged_data_not_painted_black(byte bitDepth, bool interlaced)
+    {
+        // A 2-colour palette; one pixel, at (13, 5), names entry 3. libpng paints it black and reports success.
+        const int width = 16, height = 8;
+        var rowBytes = (width * bitDepth + 7) / 8;
+        var rows = new byte[height * (1 + rowBytes)];
+        for (var y = 0; y < height; y++)
+        {
+            rows[y * (1 + rowBytes)] = 2; // filter Up: a zero delta repeats the row above, so unfiltering is exercised
+        }
+        var file = PaletteImage(bitDepth, interlaced, SetIndex(rows, rowBytes, bitDepth, interlaced, 13, 5, 3));
+
+        var error = Assert.Throws<ImageRejectedException>(() => _decoder.Decode(file));
+
+        Assert.Equal(ImageRejectionRule.DamagedData, error.Rule);
+        Assert.Contains("pixel (13, 5) uses palette entry 3, but its palette (PLTE) has only 2 colours", error.Message);
+    }
+
+    [Fact]
+    public void Palette_image_using_only_its_colours_decodes()
+    {
+        var rows = new byte[8 * (1 + 16)];
+        rows[1 + 5] = 1;
+        var image = _decoder.Decode(PaletteImage(8, false, rows)).Image;
+
+        Assert.Equal([0f, 0f, 255f], image.Pixels[15..18]); // pixel (5, 0) is entry 1, blue
+    }
+
+    private static byte[] PaletteImage(byte bitDepth, bool interlaced, byte[] rows)
+    {
+        var ihdr = Ihdr(16, 8, bitDepth, 3);
+        if (interlaced)
+        {
+            var data = CraftedFiles.PngChunks(Png(ihdr))[0].Data;
+            data[12] = 1;
+            ihdr = Chunk("IHDR", data);
+        }
+        return Png(ihdr, Chunk("PLTE", [255, 0, 0, 0, 0, 255]), Chunk("IDAT", Zlib(rows)), Chunk("IEND", []));
+    }
+
+    /// <summary>Sets one pixel's index in filter-Up rows (its delta; the rows below inherit it, so the first row it is on counts).</summary>
+    private static byte[] SetIndex(byte[] rows, int rowBytes, int bitDepth, bool interlaced, int x, int y, int index)
+    {
+        if (interlaced)
+        {
+            // Adam7 on 16 × 8: (13, 5) is in pass 7 (rows 1, 3, 5, 7; all 16 columns): its 3rd row, column 13. Build
+            // that pass's rows after passes 1-6 (all zero, filter 0).
+            var before = new[] { (2, 1), (2, 1), (4, 1), (4, 2), (8, 2), (8, 4) } // (width, height) of passes 1-6
+                .Sum(p => p.Item2 * (1 + (p.Item1 * bitDepth + 7) / 8));
+            var pass7 = new byte[4 * (1 + rowBytes)];
+            pass7[2 * (1 + rowBytes) + 1 + x * bitDepth / 8] = (byte)(index << (8 - bitDepth - x * bitDepth % 8));
+            return [.. new byte[before], .. pass7];
+        }
+        rows[y * (1 + rowBytes) + 1 + x * bitDepth / 8] = (byte)(index << (8 - bitDepth - x * bitDepth % 8));
+        return rows;
+    }
 }
