@@ -4,11 +4,17 @@ namespace CodeFormer.Bench;
 
 /// <summary>
 /// Structure-aware mutations of a seed file: bit flips, truncation, duplication of a whole chunk or segment (or of a
-/// random slice), and edits of a length field to a boundary value. Seeded: the same seed gives the same cases.
+/// random slice), edits of a length field to a boundary value, and "cutclose": the file cut short and closed again the
+/// way its format ends (a JPEG's EOI marker after a cut anywhere; a PNG's IEND after a cut between chunks inside its
+/// image data), so the container is whole but data is missing. A cutclose mutant that decodes is a finding: the gap was
+/// filled silently. Seeded: the same seed gives the same cases.
 /// </summary>
 internal sealed class FuzzMutator(Random random)
 {
-    public static readonly string[] Kinds = ["bitflip", "truncate", "duplicate", "length"];
+    public static readonly string[] Kinds = ["bitflip", "truncate", "duplicate", "length", CutClose];
+
+    /// <summary>The kind whose mutants lost data inside a whole container: decoding one is a finding.</summary>
+    public const string CutClose = "cutclose";
 
     private static readonly long[] BoundaryLengths = [0, 1, 2, 7, 13, 0x7F, 0xFF, 0xFFFF, 0x10000, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF];
 
@@ -20,9 +26,50 @@ internal sealed class FuzzMutator(Random random)
             "bitflip" => FlipBits(seed),
             "truncate" => seed[..random.Next(0, seed.Length)],
             "duplicate" => Duplicate(seed),
+            CutClose => CutAndClose(seed),
             _ => EditLength(seed),
         };
-        return (kind, bytes);
+        // A seed that cannot be cut and closed (not a JPEG, or a PNG with one image data chunk) is truncated instead.
+        return bytes is null ? ("truncate", seed[..random.Next(0, seed.Length)]) : (kind, bytes);
+    }
+
+    private byte[]? CutAndClose(byte[] seed)
+    {
+        if (seed.Length > 4 && seed[0] == 0xFF && seed[1] == 0xD8)
+        {
+            // Cut after the first scan starts (a cut in the headers is only a structural refusal), before the EOI.
+            var firstScan = seed.AsSpan().IndexOf([(byte)0xFF, (byte)0xDA]);
+            if (firstScan < 0 || firstScan + 4 >= seed.Length - 2)
+            {
+                return null;
+            }
+            return [.. seed.AsSpan(0, random.Next(firstScan + 4, seed.Length - 2)), 0xFF, 0xD9];
+        }
+        if (seed.Length > 8 && seed[0] == 0x89 && seed[1] == (byte)'P')
+        {
+            // Chunk boundaries after the first IDAT, up to the last IDAT: keep the first k image data chunks.
+            var boundaries = new List<int>();
+            var position = 8;
+            var seenIdat = false;
+            while (position + 12 <= seed.Length)
+            {
+                var length = (int)BinaryPrimitives.ReadUInt32BigEndian(seed.AsSpan(position));
+                var isIdat = seed.AsSpan(position + 4, 4).SequenceEqual("IDAT"u8);
+                if (seenIdat && isIdat)
+                {
+                    boundaries.Add(position);
+                }
+                seenIdat |= isIdat;
+                position += 12 + length;
+            }
+            if (boundaries.Count == 0)
+            {
+                return null;
+            }
+            byte[] iend = [0, 0, 0, 0, (byte)'I', (byte)'E', (byte)'N', (byte)'D', 0xAE, 0x42, 0x60, 0x82];
+            return [.. seed.AsSpan(0, boundaries[random.Next(boundaries.Count)]), .. iend];
+        }
+        return null;
     }
 
     private byte[] FlipBits(byte[] seed)
