@@ -44,6 +44,9 @@ internal static class JpegScanCompleteness
         private int _count;
         public bool RanOut;
 
+        /// <summary>A Huffman code no table entry has was read: libjpeg-turbo warns, zeroes the rest and reports success.</summary>
+        public bool BadCode;
+
         public BitReader(ReadOnlySpan<byte> data, int position)
         {
             _data = data;
@@ -329,6 +332,12 @@ internal static class JpegScanCompleteness
                 {
                     return Incomplete(scanNumber, unit, units);
                 }
+                if (reader.BadCode)
+                {
+                    // The rest of the segment would be decoded as zeros (grey blocks) by libjpeg-turbo, with only a warning.
+                    return ImageRefusals.DamagedData("JPEG",
+                        $"its compressed data (scan {scanNumber}) holds a code its Huffman table does not define, in block {unit + 1} of {units}; the decoder would fill the rest grey");
+                }
             }
         }
         position = reader.Position;
@@ -479,9 +488,14 @@ internal static class JpegScanCompleteness
             if (code <= table.MaxCode[length])
             {
                 var index = table.ValueOffset[length] + code;
-                return index >= 0 && index < table.Values.Length ? table.Values[index] : -1;
+                if (index >= 0 && index < table.Values.Length)
+                {
+                    return table.Values[index];
+                }
+                break;
             }
         }
+        reader.BadCode = true;
         return -1;
     }
 

@@ -145,4 +145,42 @@ public sealed class HostileImageClassTests
         rows[y * (1 + rowBytes) + 1 + x * bitDepth / 8] = (byte)(index << (8 - bitDepth - x * bitDepth % 8));
         return rows;
     }
+
+    [Fact]
+    public void Jpeg_entropy_data_with_a_code_no_huffman_table_defines_is_damaged_data_not_decoded_grey()
+    {
+        // 32 one-bits (FF 00 is a stuffed 0xFF byte) in the middle of the scan: the all-ones 16-bit code is reserved, so no
+        // table defines it. libjpeg-turbo warns "bad Huffman code", zeroes the rest of the scan and reports success.
+        using var image = NoisyImage(96, 64);
+        var jpeg = EncodedImages.Encode(image, new SixLabors.ImageSharp.Formats.Jpeg.JpegEncoder { Quality = 90 });
+        var (scanStart, end) = JpegScan(jpeg);
+        var middle = (scanStart + end) / 2;
+        while (jpeg[middle - 1] == 0xFF)
+        {
+            middle++; // do not split a stuffed byte
+        }
+        byte[] ones = [0xFF, 0x00, 0xFF, 0x00, 0xFF, 0x00, 0xFF, 0x00];
+        var file = (byte[])jpeg.Clone();
+        ones.CopyTo(file, middle);
+
+        var error = Refused(file);
+
+        Assert.Equal(ImageRejectionRule.DamagedData, error.Rule);
+        Assert.Contains("a code its Huffman table does not define", error.Message);
+        Assert.NotNull(_decoder.Decode(jpeg)); // the untouched file decodes
+    }
+
+    private static SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24> NoisyImage(int width, int height)
+    {
+        var image = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(width, height);
+        var random = new Random(11);
+        for (var y = 0; y < height; y++)
+        {
+            for (var x = 0; x < width; x++)
+            {
+                image[x, y] = new SixLabors.ImageSharp.PixelFormats.Rgb24((byte)random.Next(256), (byte)(x * 2), (byte)(y * 3));
+            }
+        }
+        return image;
+    }
 }
