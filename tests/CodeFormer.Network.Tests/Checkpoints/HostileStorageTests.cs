@@ -101,6 +101,7 @@ public sealed class HostileStorageTests
         var error = Assert.Throws<CheckpointFormatException>(() => TorchCheckpointReader.ReadStateDict(path));
 
         Assert.Contains("shares it", error.Message);
+        Assert.Contains("more than 4 times over", error.Message);
     }
 
     [Fact]
@@ -111,19 +112,22 @@ public sealed class HostileStorageTests
 
         var weights = TorchCheckpointReader.ReadStateDict(path);
 
-        Assert.Equal([2f, 3f], weights["t2"].Data[..2]); // view 2 starts at element 2, and element i holds i
+        Assert.Equal([20f, 21f], weights["t2"].Data[..2]); // view 2 starts at element 20, and element i holds i
     }
 
-    /// <summary>Tensors t0..t(n-1), each 10 floats at offset i into one stored storage whose element i holds i.</summary>
+    /// <summary>
+    /// Tensors t0..t(n-1), 10 floats each, end to end (view i at element 10 i) in one stored storage whose element i holds
+    /// i: consecutive views, so no reader can take one view's read as the continuation of the last.
+    /// </summary>
     private static string WriteViews(TemporaryDirectory dir, int storageFloats, int views)
     {
         var data = new byte[storageFloats * 4L];
-        for (var i = 0; i < 16; i++)
+        for (var i = 0; i < 64; i++)
         {
             BitConverter.GetBytes((float)i).CopyTo(data, i * 4);
         }
         return WriteZip(dir,
-            [.. Enumerable.Range(0, views).Select(i => ($"t{i}", "torch", "FloatStorage", "0", (long)storageFloats, new long[] { 10 }, new long[] { 1 }, (long)i))],
+            [.. Enumerable.Range(0, views).Select(i => ($"t{i}", "torch", "FloatStorage", "0", (long)storageFloats, new long[] { 10 }, new long[] { 1 }, 10L * i))],
             ("0", data));
     }
 
