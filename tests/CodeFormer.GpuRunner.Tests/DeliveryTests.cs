@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using CodeFormer.GpuRunner.Testing;
 using CodeFormer.Shared.Jobs;
 using CodeFormer.Testing;
@@ -82,8 +83,7 @@ public sealed class DeliveryTests(StackFixture fixture)
     public async Task Sigterm_during_a_job_abandons_it_and_the_next_worker_completes_it_none_lost()
     {
         // A 30 s lock: if the stopping worker did not abandon the message, the next worker would wait that long for it.
-        // One job at a time: with more, the stopping processor's other pending receive can take the abandoned message back
-        // in the same instant, and it then waits out its lock (not lost, only late; see docs/architecture.md).
+        // (Several jobs in flight, with the next worker already running: the test below.)
         var lane = await fixture.LaneAsync(lockDuration: TimeSpan.FromSeconds(30), maxDeliveryCount: 5);
         var job = await lane.SubmitAsync(StackFixture.Photo(StackFixture.Solvay), SlowJob);
         var stopping = WorkerProcess.Start(lane.WorkerSettings(fixture.ModelsDirectory(), new Dictionary<string, string?> { ["Worker:shutdownGracePeriod"] = "00:00:00.200", ["Worker:maxConcurrentJobs"] = "1" }));
@@ -106,6 +106,73 @@ public sealed class DeliveryTests(StackFixture fixture)
         Assert.Equal(2, (await lane.ResultBlobsAsync(job.JobId)).Count);
         Assert.Equal(1, await lane.UsageRowsAsync(job.JobId));
         Assert.Equal(0, lane.Queue.DeadLetterMessageCount);
+    }
+
+    [AssetFact(StackFixture.YuNet, StackFixture.Solvay)]
+    public async Task Sigterm_with_three_jobs_in_flight_hands_each_to_the_other_worker_at_once_none_taken_back_by_the_stopping_one()
+    {
+        // A 30 s lock: a message the stopping worker took back (or left unsettled) would reach the other worker only
+        // after it, with one more delivery counted. Done right, the other worker starts all three within seconds, each on
+        // its second delivery (the stopping worker's attempt + its own), and each completes exactly once.
+        var lane = await fixture.LaneAsync(lockDuration: TimeSpan.FromSeconds(30), maxDeliveryCount: 5);
+        var jobs = new List<JobRecord>();
+        for (var i = 0; i < 3; i++)
+        {
+            jobs.Add(await lane.SubmitAsync(StackFixture.Photo(StackFixture.Solvay), SlowJob));
+        }
+        var stopping = WorkerProcess.Start(lane.WorkerSettings(fixture.ModelsDirectory(), new Dictionary<string, string?>
+        {
+            ["Worker:shutdownGracePeriod"] = "00:00:00.200",
+            ["Worker:maxConcurrentJobs"] = "3",
+        }));
+        InProcessWorker? other = null;
+        try
+        {
+            await using (stopping)
+            {
+                foreach (var job in jobs)
+                {
+                    await WaitForStateAsync(lane, job.JobId, JobState.Running, TimeSpan.FromSeconds(120));
+                }
+                // The other worker runs before the stop, so it competes with the stopping one for every abandoned message.
+                other = await InProcessWorker.StartAsync(lane.WorkerSettings(fixture.ModelsDirectory(), new Dictionary<string, string?> { ["Worker:maxConcurrentJobs"] = "3" }));
+                stopping.Terminate();
+                await stopping.WaitForExitAsync(TimeSpan.FromSeconds(30));
+                Assert.True(0 == stopping.ExitCode, $"exit code {stopping.ExitCode}\n" + string.Join('\n', stopping.Lines));
+                Assert.Contains(stopping.Lines, l => l.Contains("receiving stopped; 3 in flight", StringComparison.Ordinal));
+            }
+            var handedOver = Stopwatch.StartNew();
+
+            // Well inside the 30 s lock, every job not finished by the stopping worker runs on the other one, second delivery.
+            foreach (var job in jobs)
+            {
+                while (await lane.GetJobAsync(job.JobId) is { } j && j.Attempts < 2 && j.State != JobState.Succeeded)
+                {
+                    Assert.True(handedOver.Elapsed < TimeSpan.FromSeconds(25), $"job {job.JobId} not started again after {handedOver.Elapsed.TotalSeconds:F1} s: {j.State}, attempt {j.Attempts}");
+                    await Task.Delay(100);
+                }
+            }
+            Assert.True(handedOver.Elapsed < TimeSpan.FromSeconds(25), $"handed over after {handedOver.Elapsed.TotalSeconds:F1} s");
+
+            foreach (var job in jobs)
+            {
+                var done = await lane.WaitForTerminalAsync(job.JobId, TimeSpan.FromSeconds(240));
+                Assert.Equal(JobState.Succeeded, done.State);
+                Assert.InRange(done.Attempts, 1, 2); // one delivery each on the stopping worker and the other, never a third
+                Assert.Equal(2, (await lane.ResultBlobsAsync(job.JobId)).Count);
+                Assert.Equal(1, await lane.UsageRowsAsync(job.JobId));
+            }
+            Assert.Equal(3, lane.Queue.CompletedMessageCount);
+            Assert.Equal(0, lane.Queue.DeadLetterMessageCount);
+            Assert.Equal(0, lane.Queue.LockedMessageCount + lane.Queue.ActiveMessageCount);
+        }
+        finally
+        {
+            if (other is not null)
+            {
+                await other.DisposeAsync();
+            }
+        }
     }
 
     [AssetFact(StackFixture.YuNet, StackFixture.Hopper)]
