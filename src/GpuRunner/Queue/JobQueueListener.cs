@@ -194,8 +194,9 @@ public sealed class JobQueueListener(
         }
         catch (Exception e)
         {
-            // Unsettled, it returns when its lock expires; nothing here may take the loop down.
-            logger.LogError(e, "Message {MessageId} could not be handled or settled: {Error}", message.MessageId, e.Message);
+            // Unsettled, it returns when its lock expires; nothing here may take the loop down. A warning, not an error:
+            // Error is kept for failed jobs, which the failed-job alert counts.
+            logger.LogWarning(e, "Message {MessageId} could not be handled or settled: {Error}", message.MessageId, e.Message);
         }
         finally
         {
