@@ -1,5 +1,6 @@
 using CodeFormer.Functions.Api;
 using CodeFormer.Functions.Intake;
+using CodeFormer.Functions.Sweep;
 using CodeFormer.Shared.Settings;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,4 +12,5 @@ builder.Services.AddCodeFormerService(builder.Configuration);
 builder.Services.AddSingleton<UploadIntakeHandler>();
 builder.Services.AddSingleton<JobsApi>();
 builder.Services.AddSingleton<AdminApi>();
+builder.Services.AddSingleton<OverdueUploadSweeper>();
 builder.Build().Run();

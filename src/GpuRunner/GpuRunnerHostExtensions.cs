@@ -103,8 +103,8 @@ public static class GpuRunnerHostExtensions
             options.UseUtcTimestamp = true;
         });
         // Azure SDK request logs carry URLs; keep them at warnings (they redact SAS signatures, but there is no need).
-        // The Service Bus SDK logs a lost lock or a reconnect at Error; the processor reports the same to our handler,
-        // which logs it as a warning. Error level is kept for failed jobs: the failed-job alert counts it.
+        // The Service Bus SDK logs a lost lock or a reconnect at Error; JobQueueListener sees the same failures (receive,
+        // lock renewal, settlement) and logs them as warnings. Error level is kept for failed jobs: the failed-job alert counts it.
         builder.Logging.AddFilter("Azure", LogLevel.Warning);
         builder.Logging.AddFilter("Azure.Messaging.ServiceBus", LogLevel.Critical);
 

@@ -62,6 +62,17 @@ public sealed class OpenApiDocumentTests
     }
 
     [Fact]
+    public void The_upload_sweep_timer_reads_its_schedule_from_the_setting_the_infrastructure_sets()
+    {
+        var method = typeof(ExpireOverdueUploads).GetMethod(nameof(ExpireOverdueUploads.RunAsync))!;
+        Assert.Equal("ExpireOverdueUploads", method.GetCustomAttribute<FunctionAttribute>()!.Name);
+        var trigger = method.GetParameters().Select(p => p.GetCustomAttribute<TimerTriggerAttribute>()).OfType<TimerTriggerAttribute>().Single();
+        // infra/bicep/modules/functions.bicep sets UploadSweepSchedule (checked by the infra tests).
+        Assert.Equal("%UploadSweepSchedule%", trigger.Schedule);
+        Assert.Equal(ExpireOverdueUploads.ScheduleSetting, trigger.Schedule.Trim('%'));
+    }
+
+    [Fact]
     public void The_functions_app_references_neither_onnx_runtime_nor_the_engine()
     {
         var references = typeof(JobsFunctions).Assembly.GetReferencedAssemblies().Select(a => a.Name).ToList();

@@ -1,5 +1,6 @@
 using CodeFormer.Functions.Api;
 using CodeFormer.Functions.Intake;
+using CodeFormer.Functions.Sweep;
 using CodeFormer.Service.Testing;
 using CodeFormer.Shared.Jobs;
 using CodeFormer.Shared.Settings;
@@ -27,9 +28,10 @@ public sealed class ServiceRegistrationTests(ServiceStack stack)
             ["Jobs:resultsContainer"] = stack.Settings.ResultsContainer,
             ["JobEvents:topicEndpoint"] = stack.Topic.Endpoint.ToString(),
             ["JobEvents:topicKey"] = CloudEventReceiver.AccessKey,
+            ["Jobs:uploadGraceSeconds"] = "120",
         }).Build();
         var services = new ServiceCollection().AddLogging().AddCodeFormerService(configuration);
-        services.AddSingleton<JobsApi>().AddSingleton<UploadIntakeHandler>().AddSingleton<AdminApi>();
+        services.AddSingleton<JobsApi>().AddSingleton<UploadIntakeHandler>().AddSingleton<AdminApi>().AddSingleton<OverdueUploadSweeper>();
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
 
         var tenant = await stack.NewTenantAsync();
@@ -39,6 +41,11 @@ public sealed class ServiceRegistrationTests(ServiceStack stack)
         Assert.Equal(IntakeOutcome.Ignored, intake.Outcome); // no such blob: nothing to do, nothing thrown
         Assert.Equal(stack.Settings.TableName, provider.GetRequiredService<Azure.Data.Tables.TableClient>().Name);
         Assert.Equal(stack.Settings.QueueName, provider.GetRequiredService<Azure.Messaging.ServiceBus.ServiceBusSender>().EntityPath);
+        Assert.Equal(120, provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<JobsSettings>>().Value.UploadGraceSeconds);
+        // The job just created is inside its window: the sweep wired from the same settings runs and leaves it alone.
+        Assert.Equal(0, (await provider.GetRequiredService<OverdueUploadSweeper>().SweepAsync()).Retried);
+        var view = System.Text.Json.JsonSerializer.Deserialize(created.Body, ApiJsonContext.Default.CreatedJob)!;
+        Assert.Equal(JobState.AwaitingUpload, (await provider.GetRequiredService<JobStore>().GetAsync(tenant.Tenant.TenantId, view.Job.JobId))!.State);
     }
 
     [Fact]

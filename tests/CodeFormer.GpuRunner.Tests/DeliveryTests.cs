@@ -82,8 +82,7 @@ public sealed class DeliveryTests(StackFixture fixture)
     public async Task Sigterm_during_a_job_abandons_it_and_the_next_worker_completes_it_none_lost()
     {
         // A 30 s lock: if the stopping worker did not abandon the message, the next worker would wait that long for it.
-        // One job at a time: with more, the stopping processor's other pending receive can take the abandoned message back
-        // in the same instant, and it then waits out its lock (not lost, only late; see docs/architecture.md).
+        // (Several jobs in flight, with the next worker already running: the test below.)
         var lane = await fixture.LaneAsync(lockDuration: TimeSpan.FromSeconds(30), maxDeliveryCount: 5);
         var job = await lane.SubmitAsync(StackFixture.Photo(StackFixture.Solvay), SlowJob);
         var stopping = WorkerProcess.Start(lane.WorkerSettings(fixture.ModelsDirectory(), new Dictionary<string, string?> { ["Worker:shutdownGracePeriod"] = "00:00:00.200", ["Worker:maxConcurrentJobs"] = "1" }));
@@ -105,6 +104,58 @@ public sealed class DeliveryTests(StackFixture fixture)
         Assert.True(done.Attempts >= 2, $"attempts {done.Attempts}");
         Assert.Equal(2, (await lane.ResultBlobsAsync(job.JobId)).Count);
         Assert.Equal(1, await lane.UsageRowsAsync(job.JobId));
+        Assert.Equal(0, lane.Queue.DeadLetterMessageCount);
+    }
+
+    [AssetFact(StackFixture.YuNet, StackFixture.Solvay)]
+    public async Task Sigterm_with_three_jobs_in_flight_abandons_all_none_taken_back_and_the_other_worker_completes_each_once()
+    {
+        // A 30 s lock: a message the stopping worker took back (or left unsettled) stays locked after it exits and
+        // reaches the other worker only after that, with one more delivery counted. The stopping worker has a free
+        // fourth slot, so a receive of its own is waiting while its three jobs are abandoned: the case that used to take
+        // one back. No grace: the jobs are abandoned the moment the stop begins, the tightest race.
+        var lane = await fixture.LaneAsync(lockDuration: TimeSpan.FromSeconds(30), maxDeliveryCount: 5);
+        var jobs = new List<JobRecord>();
+        for (var i = 0; i < 3; i++)
+        {
+            jobs.Add(await lane.SubmitAsync(StackFixture.Photo(StackFixture.Solvay), SlowJob));
+        }
+        var stopping = WorkerProcess.Start(lane.WorkerSettings(fixture.ModelsDirectory(), new Dictionary<string, string?>
+        {
+            ["Worker:shutdownGracePeriod"] = "00:00:00",
+            ["Worker:maxConcurrentJobs"] = "4",
+        }));
+        var finishedByStopping = 0;
+        await using (stopping)
+        {
+            foreach (var job in jobs)
+            {
+                await WaitForStateAsync(lane, job.JobId, JobState.Running, TimeSpan.FromSeconds(120));
+            }
+            stopping.Terminate();
+            await stopping.WaitForExitAsync(TimeSpan.FromSeconds(30));
+            var log = string.Join('\n', stopping.Lines);
+            Assert.True(0 == stopping.ExitCode, $"exit code {stopping.ExitCode}\n" + log);
+            foreach (var job in jobs)
+            {
+                finishedByStopping += (await lane.GetJobAsync(job.JobId))!.State == JobState.Succeeded ? 1 : 0;
+            }
+            // Every message it held is back on the queue now, none locked by the worker that is gone.
+            Assert.True(0 == lane.Queue.LockedMessageCount, $"{lane.Queue.LockedMessageCount} still locked after exit\n" + log);
+            Assert.Equal(3 - finishedByStopping, lane.Queue.ActiveMessageCount);
+        }
+
+        await using var other = await InProcessWorker.StartAsync(lane.WorkerSettings(fixture.ModelsDirectory(), new Dictionary<string, string?> { ["Worker:maxConcurrentJobs"] = "3" }));
+        foreach (var job in jobs)
+        {
+            var done = await lane.WaitForTerminalAsync(job.JobId, TimeSpan.FromSeconds(240));
+            Assert.Equal(JobState.Succeeded, done.State);
+            // One delivery on the stopping worker, one on the other (or only the first, had it finished): never a third.
+            Assert.InRange(done.Attempts, 1, 2);
+            Assert.Equal(2, (await lane.ResultBlobsAsync(job.JobId)).Count);
+            Assert.Equal(1, await lane.UsageRowsAsync(job.JobId));
+        }
+        Assert.Equal(3, lane.Queue.CompletedMessageCount);
         Assert.Equal(0, lane.Queue.DeadLetterMessageCount);
     }
 

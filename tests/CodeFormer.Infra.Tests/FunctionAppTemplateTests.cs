@@ -81,8 +81,21 @@ public sealed class FunctionAppTemplateTests(CompiledInfrastructure infrastructu
             "Storage__blobServiceUri", "Storage__tableServiceUri", "Storage__queueServiceUri", "Storage__credential", "Storage__clientId",
             "ServiceBusConnection__fullyQualifiedNamespace", "ServiceBusConnection__credential", "ServiceBusConnection__clientId",
             "Jobs__queueName", "Jobs__tableName", "Jobs__uploadsContainer", "Jobs__resultsContainer", "JobEvents__topicEndpoint",
+            "UploadSweepSchedule", "Jobs__uploadGraceSeconds",
         ];
         Assert.All(contract, name => Assert.Contains(name, settings.Keys));
+    }
+
+    [Fact]
+    public void The_overdue_upload_sweep_runs_every_five_minutes_with_a_grace_after_the_upload_url()
+    {
+        var settings = AppSettings();
+
+        // NCRONTAB with seconds (six fields), as the timer trigger reads it; a five-field cron would not start the host.
+        Assert.Equal("0 */5 * * * *", settings["UploadSweepSchedule"]);
+        Assert.Equal(6, settings["UploadSweepSchedule"].Split(' ').Length);
+        var grace = int.Parse(settings["Jobs__uploadGraceSeconds"], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(grace, 60, 3600);
     }
 
     [Fact]

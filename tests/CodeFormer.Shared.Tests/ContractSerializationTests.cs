@@ -80,6 +80,7 @@ public sealed class ContractSerializationTests
     [InlineData(JobEventKind.Succeeded, JobState.Succeeded)]
     [InlineData(JobEventKind.Failed, JobState.Failed)]
     [InlineData(JobEventKind.Cancelled, JobState.Cancelled)]
+    [InlineData(JobEventKind.Expired, JobState.Expired)]
     public void Job_events_are_cloud_events_with_the_tenant_subject(JobEventKind kind, JobState state)
     {
         var job = SampleJob(state);

@@ -8,6 +8,7 @@ public sealed class JobStateTests
     [InlineData(JobState.AwaitingUpload, JobState.Queued)]
     [InlineData(JobState.AwaitingUpload, JobState.Rejected)]
     [InlineData(JobState.AwaitingUpload, JobState.Cancelled)]
+    [InlineData(JobState.AwaitingUpload, JobState.Expired)]
     [InlineData(JobState.Queued, JobState.Running)]
     [InlineData(JobState.Queued, JobState.Cancelled)]
     [InlineData(JobState.Running, JobState.Running)]
@@ -23,6 +24,10 @@ public sealed class JobStateTests
     [InlineData(JobState.Rejected, JobState.Queued)]
     [InlineData(JobState.Cancelled, JobState.Queued)]
     [InlineData(JobState.Failed, JobState.Running)]
+    [InlineData(JobState.Queued, JobState.Expired)]
+    [InlineData(JobState.Running, JobState.Expired)]
+    [InlineData(JobState.Expired, JobState.Queued)]
+    [InlineData(JobState.Expired, JobState.AwaitingUpload)]
     public void Illegal_transitions_throw_naming_both_states(JobState from, JobState to)
     {
         Assert.False(JobTransitions.IsLegal(from, to));
@@ -34,7 +39,7 @@ public sealed class JobStateTests
     [Fact]
     public void Finished_states_are_terminal()
     {
-        Assert.All([JobState.Succeeded, JobState.Failed, JobState.Rejected, JobState.Cancelled], s => Assert.True(s.IsTerminal()));
+        Assert.All([JobState.Succeeded, JobState.Failed, JobState.Rejected, JobState.Cancelled, JobState.Expired], s => Assert.True(s.IsTerminal()));
         Assert.All([JobState.AwaitingUpload, JobState.Queued, JobState.Running], s => Assert.False(s.IsTerminal()));
     }
 }

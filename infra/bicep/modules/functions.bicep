@@ -138,6 +138,11 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'Jobs__tableName', value: jobsTableName }
         { name: 'Jobs__uploadsContainer', value: uploadsContainerName }
         { name: 'Jobs__resultsContainer', value: resultsContainerName }
+        // The overdue-upload sweep (ExpireOverdueUploads): every 5 minutes it expires API jobs still awaiting their
+        // photo 300 s after the upload URL expired. A flat name for the schedule: the host resolves %UploadSweepSchedule%
+        // in the timer attribute from the app setting of that exact name.
+        { name: 'UploadSweepSchedule', value: '0 */5 * * * *' }
+        { name: 'Jobs__uploadGraceSeconds', value: '300' }
         { name: 'JobEvents__topicEndpoint', value: jobEventsTopicEndpoint }
       ]
     }

@@ -64,6 +64,12 @@ public sealed class JobsApi(
         var uploads = settings.Value.UploadsContainer;
         var (job, created) = await jobs.CreateAwaitingUploadAsync(
             tenant.TenantId, options, uploads, id => BlobNaming.ApiUploadBlobName(tenant.TenantId, id), request.IdempotencyKey, cancellationToken).ConfigureAwait(false);
+        if (!created && job.State == JobState.Expired)
+        {
+            // No fresh upload URL for a job that can never run again: an upload to it would be ignored.
+            return ApiResponse.Problem(HttpStatusCode.Conflict, "Job expired",
+                $"Job {job.JobId} (this Idempotency-Key's job) expired because its photo never arrived before its upload URL expired at {job.UploadExpiresAt:O}; create a new job with a new Idempotency-Key.");
+        }
         var uploadUrl = await sas.IssueUploadAsync(uploads, job.InputBlobName, BlobSasIssuer.MaxLifetime, cancellationToken).ConfigureAwait(false);
         if (!created && job.State == JobState.AwaitingUpload && job.UploadExpiresAt < ExpiryOf(uploadUrl))
         {

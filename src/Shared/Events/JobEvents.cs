@@ -13,6 +13,8 @@ public enum JobEventKind
     Succeeded,
     Failed,
     Cancelled,
+    /// <summary>An API job whose photo never arrived before its upload URL (plus grace) expired.</summary>
+    Expired,
 }
 
 /// <summary>The <c>data</c> of every job event.</summary>

@@ -16,6 +16,11 @@ public enum JobState
     Rejected,
     /// <summary>Cancelled by its tenant before a worker started it.</summary>
     Cancelled,
+    /// <summary>
+    /// An API job whose photo never arrived: still AwaitingUpload after its upload URL expired plus a grace period, so
+    /// moved here by the upload sweep. Terminal; an upload that turns up later is ignored (never enqueued).
+    /// </summary>
+    Expired,
 }
 
 /// <summary>The legal moves between states, in one table.</summary>
@@ -23,7 +28,8 @@ public static class JobTransitions
 {
     private static readonly Dictionary<JobState, JobState[]> Allowed = new()
     {
-        [JobState.AwaitingUpload] = [JobState.Queued, JobState.Rejected, JobState.Cancelled],
+        // AwaitingUpload → Expired: the sweep, only after the upload URL (and its grace) ran out and no blob exists.
+        [JobState.AwaitingUpload] = [JobState.Queued, JobState.Rejected, JobState.Cancelled, JobState.Expired],
         [JobState.Queued] = [JobState.Running, JobState.Cancelled, JobState.Failed],
         // Running → Running: a worker died holding the message; the redelivered message starts a new attempt.
         // Running → Failed also covers the message reaching MaxDeliveryCount.
@@ -32,6 +38,7 @@ public static class JobTransitions
         [JobState.Failed] = [],
         [JobState.Rejected] = [],
         [JobState.Cancelled] = [],
+        [JobState.Expired] = [],
     };
 
     public static bool IsLegal(JobState from, JobState to) => Allowed.TryGetValue(from, out var targets) && targets.Contains(to);

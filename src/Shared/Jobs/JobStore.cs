@@ -20,6 +20,9 @@ public sealed class JobStore(TableClient table, TimeProvider? timeProvider = nul
 
     public TableClient Table => table;
 
+    /// <summary>Upload deadlines of API jobs, for the overdue-upload sweep (kept in the same table).</summary>
+    public UploadDeadlineIndex UploadDeadlines { get; } = new(table);
+
     public async Task<JobRecord?> GetAsync(string tenantId, string jobId, CancellationToken cancellationToken = default)
     {
         if (!TenantIds.IsValid(tenantId) || !JobIds.IsValid(jobId))
@@ -74,6 +77,9 @@ public sealed class JobStore(TableClient table, TimeProvider? timeProvider = nul
             // Whole seconds, as the SAS 'se' field carries it, so the job and its URL agree exactly.
             UploadExpiresAt = DateTimeOffset.FromUnixTimeSeconds((now + Storage.BlobSasIssuer.MaxLifetime).ToUnixTimeSeconds()),
         };
+        // Before the job row (see UploadDeadlineIndex): a replay that finds an existing job leaves an entry naming a job
+        // that never existed, which the sweep drops.
+        await UploadDeadlines.AddAsync(tenantId, jobId, job.UploadExpiresAt.Value, cancellationToken).ConfigureAwait(false);
         if (idempotencyKey is null)
         {
             return await AddOrGetAsync(job, cancellationToken).ConfigureAwait(false);
@@ -102,8 +108,12 @@ public sealed class JobStore(TableClient table, TimeProvider? timeProvider = nul
     }
 
     /// <summary>Records the expiry of a newly issued upload URL (an Idempotency-Key replay after the first one expired).</summary>
-    public Task<JobRecord> ExtendUploadWindowAsync(JobRecord job, DateTimeOffset uploadExpiresAt, CancellationToken cancellationToken = default) =>
-        WriteAsync(job, job with { UploadExpiresAt = uploadExpiresAt, UpdatedAt = _time.GetUtcNow() }, cancellationToken);
+    public async Task<JobRecord> ExtendUploadWindowAsync(JobRecord job, DateTimeOffset uploadExpiresAt, CancellationToken cancellationToken = default)
+    {
+        // The new deadline is indexed first; the old entry stays until the sweep sees the job's later deadline and drops it.
+        await UploadDeadlines.AddAsync(job.TenantId, job.JobId, uploadExpiresAt, cancellationToken).ConfigureAwait(false);
+        return await WriteAsync(job, job with { UploadExpiresAt = uploadExpiresAt, UpdatedAt = _time.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>The upload passed the header checks: AwaitingUpload → Queued, with the facts of its header.</summary>
     public Task<JobRecord> AttachUploadAsync(JobRecord job, string format, int width, int height, long bytes, CancellationToken cancellationToken = default) =>
@@ -112,6 +122,13 @@ public sealed class JobStore(TableClient table, TimeProvider? timeProvider = nul
     /// <summary>Records that the intake's message/event/tags went out (no state change), so a retried intake does nothing more.</summary>
     public Task<JobRecord> MarkIntakeCompletedAsync(JobRecord job, CancellationToken cancellationToken = default) =>
         WriteAsync(job, job with { IntakeCompleted = true, UpdatedAt = _time.GetUtcNow() }, cancellationToken);
+
+    /// <summary>
+    /// AwaitingUpload → Expired: the photo never arrived. With If-Match on the ETag the caller read, so it loses cleanly
+    /// (<see cref="JobConcurrencyException"/>) to an upload that was attached, a cancel or a fresh upload window meanwhile.
+    /// </summary>
+    public Task<JobRecord> ExpireAsync(JobRecord job, string reason, CancellationToken cancellationToken = default) =>
+        TransitionAsync(job, JobState.Expired, j => j with { Reason = reason }, cancellationToken);
 
     public Task<JobRecord> RejectAsync(JobRecord job, string rule, string reason, CancellationToken cancellationToken = default) =>
         TransitionAsync(job, JobState.Rejected, j => j with { RejectionRule = rule, Reason = reason }, cancellationToken);

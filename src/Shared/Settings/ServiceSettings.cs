@@ -41,6 +41,13 @@ public sealed class JobsSettings
     public string UploadsContainer { get; set; } = "uploads";
     public string ResultsContainer { get; set; } = "results";
     public string ModelsContainer { get; set; } = "models";
+
+    /// <summary>
+    /// <c>Jobs__uploadGraceSeconds</c>: how long after its upload URL expired an API job may still be waiting before the
+    /// sweep expires it. It covers an upload that started just before the URL expired and is still being written, and
+    /// the delay of its BlobCreated event.
+    /// </summary>
+    public int UploadGraceSeconds { get; set; } = 300;
 }
 
 /// <summary>The job-events topic (<c>JobEvents__topicEndpoint</c>).</summary>
