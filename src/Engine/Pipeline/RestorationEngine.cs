@@ -414,11 +414,14 @@ public sealed class RestorationEngine : IDisposable
             // scales 16-bit input to 0..255 and writes 8 bits, or 16 only by the accident of bug #222). The depth follows
             // the input, never the values. Tested by WholePhotoTests.A_16_bit_png_comes_back_as_16_bit….
             int pngBitDepth = format == ImageFileFormat.Png && decoded.BitDepth == 16 ? 16 : 8;
-            var bytes = _timings.Measure(RestorationStage.Encode, () => engine._encoder.Encode(output, format, options.JpegQuality,
-                greyscale && decoded.SourceIsGreyscaleFormat, pngBitDepth));
+            // The comparison first: the result's encode then packs its 8-bit samples into the canvas's own memory (JPEG,
+            // WebP), so no whole-image buffer is allocated beside the canvas at the photo's peak. Nothing reads the
+            // canvas's pixels after it.
             byte[]? comparison = options.IncludeComparison && comparisonBefore is not null
                 ? _timings.Measure(RestorationStage.Encode, () => SideBySide.EncodePng(comparisonBefore, output, engine._encoder))
                 : null;
+            var bytes = _timings.Measure(RestorationStage.Encode, () => engine._encoder.EncodeConsuming(output, format, options.JpegQuality,
+                greyscale && decoded.SourceIsGreyscaleFormat, pngBitDepth));
             Report(RestorationStage.Encode, 1, "done");
             if (ImageEncoder.DropsAlpha(output, format))
             {
