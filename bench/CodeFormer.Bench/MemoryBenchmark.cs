@@ -89,16 +89,18 @@ internal static class MemoryBenchmark
             OutputFormat = args.Text("format") is { } format ? Enum.Parse<ImageFileFormat>(format, ignoreCase: true) : null,
         };
         long afterLoad = ResidentMemory.Current();
-        var estimate = engine.EstimateMemory(bytes, options);
-        using var sampler = new StagePeakSampler();
+        PhotoMemoryEstimate estimate;
         RestorationResult result;
+        using var sampler = new StagePeakSampler();
         try
         {
+            estimate = engine.EstimateMemory(bytes, options);
             result = engine.Restore(bytes, options, sampler);
         }
-        catch (ImageRejectedException refused)
+        catch (Exception refused) when (refused is PhotoRefusedException or ImageRejectedException)
         {
-            Console.WriteLine($"| refused: {refused.Message} |");
+            // A refusal is a result of this bench (the budget working), not a crash: one row with the engine's words.
+            Console.WriteLine($"| s={upscale} | refused: {refused.Message} | peak {Mib(ResidentMemory.Peak())} MiB | after engine load {Mib(afterLoad)} MiB |");
             return 0;
         }
         long peak = ResidentMemory.Peak();

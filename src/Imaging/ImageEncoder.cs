@@ -1,9 +1,3 @@
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.Formats;
-using SixLabors.ImageSharp.Formats.Jpeg;
-using SixLabors.ImageSharp.Formats.Webp;
-using SixLabors.ImageSharp.PixelFormats;
-
 namespace CodeFormer.Imaging;
 
 /// <summary>
@@ -22,9 +16,9 @@ public sealed class ImageEncoder
     }
 
     /// <summary>
-    /// Encodes to bytes. <paramref name="quality"/> (1..100) applies to JPEG and to WebP, which is written lossy
-    /// (ImageSharp 2.x's lossless WebP took about 1 s for a 0.3 MP photo here, lossy about 0.4 s; PNG is the
-    /// lossless choice). PNG and WebP keep alpha when present (WebP stores alpha losslessly); JPEG drops alpha (see <see cref="DropsAlpha"/>). With <paramref name="greyscale"/>
+    /// Encodes to bytes: PNG with the project's <see cref="PngWriter"/>, JPEG and WebP with libjpeg-turbo and libwebp
+    /// (<see cref="LossyEncoder"/>). <paramref name="quality"/> (1..100) applies to JPEG and to WebP, which is written
+    /// lossy (PNG is the lossless choice). PNG and WebP keep alpha when present (WebP stores alpha losslessly); JPEG drops alpha (see <see cref="DropsAlpha"/>). With <paramref name="greyscale"/>
     /// PNG and JPEG are written single-channel (grey, or grey+alpha PNG) from the luma the reference uses
     /// (0.2989 R + 0.587 G + 0.114 B); WebP has no grey mode and gets the luma in all three channels.
     /// <paramref name="pngBitDepth"/> 16 writes a 16-bit PNG (value × 257, so 8-bit levels map exactly) to keep
@@ -37,7 +31,22 @@ public sealed class ImageEncoder
         return output.ToArray();
     }
 
-    public void EncodeTo(Stream destination, RgbImage image, ImageFileFormat format, int quality = 95, bool greyscale = false, int pngBitDepth = 8)
+    public void EncodeTo(Stream destination, RgbImage image, ImageFileFormat format, int quality = 95, bool greyscale = false, int pngBitDepth = 8) =>
+        Write(destination, image, format, quality, greyscale, pngBitDepth, consumeImage: false);
+
+    /// <summary>
+    /// <see cref="Encode"/> for an image nothing reads afterwards (the engine's result canvas): JPEG and WebP pack their
+    /// 8-bit samples into the image's own float array instead of a new whole-image buffer, leaving its pixels garbage.
+    /// The bytes are the same as <see cref="Encode"/>'s. PNG is written band by band and leaves the image intact.
+    /// </summary>
+    public byte[] EncodeConsuming(RgbImage image, ImageFileFormat format, int quality = 95, bool greyscale = false, int pngBitDepth = 8)
+    {
+        using var output = new MemoryStream();
+        Write(output, image, format, quality, greyscale, pngBitDepth, consumeImage: true);
+        return output.ToArray();
+    }
+
+    private static void Write(Stream destination, RgbImage image, ImageFileFormat format, int quality, bool greyscale, int pngBitDepth, bool consumeImage)
     {
         ArgumentNullException.ThrowIfNull(destination);
         ArgumentNullException.ThrowIfNull(image);
@@ -67,14 +76,17 @@ public sealed class ImageEncoder
                 $"The result ({image.Width}×{image.Height} px) is too large for {format}, which stores at most {OutputFormat.MaxSide(format)} px a side; write it as PNG instead.");
         }
         var keepAlpha = image.Alpha is not null && format != ImageFileFormat.Jpeg;
-        if (format == ImageFileFormat.Png)
+        switch (format)
         {
-            WritePng(destination, image, greyscale, keepAlpha, pngBitDepth);
-            return;
+            case ImageFileFormat.Png:
+                WritePng(destination, image, greyscale, keepAlpha, pngBitDepth);
+                break;
+            case ImageFileFormat.Jpeg or ImageFileFormat.Webp:
+                LossyEncoder.Write(destination, image, format, quality, greyscale, keepAlpha, packInPlace: consumeImage);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown image file format.");
         }
-        var encoder = CreateEncoder(format, quality, greyscale, keepAlpha, pngBitDepth);
-        using var pixels = ToImageSharp(image, greyscale && format != ImageFileFormat.Webp, greyscale, keepAlpha, pngBitDepth == 16);
-        pixels.Save(destination, encoder);
     }
 
     /// <summary>Fills rows [firstRow, firstRow + rowCount) of an image as float RGB 0..255, interleaved.</summary>
@@ -110,24 +122,6 @@ public sealed class ImageEncoder
         return output.ToArray();
     }
 
-    private static Image ToImageSharp(RgbImage image, bool singleChannel, bool greyscale, bool keepAlpha, bool sixteenBit) =>
-        (singleChannel, keepAlpha, sixteenBit) switch
-        {
-            (true, true, false) => ToPixels(image, (r, g, b, a) => new La16(ToByte(Luma(r, g, b)), ToByte(a))),
-            (true, false, false) => ToPixels(image, (r, g, b, _) => new L8(ToByte(Luma(r, g, b)))),
-            (true, true, true) => ToPixels(image, (r, g, b, a) => new La32(ToUInt16(Luma(r, g, b)), ToUInt16(a))),
-            (true, false, true) => ToPixels(image, (r, g, b, _) => new L16(ToUInt16(Luma(r, g, b)))),
-            (false, _, _) when greyscale => ToPixels(image, (r, g, b, a) =>
-            {
-                var l = ToByte(Luma(r, g, b));
-                return new Rgba32(l, l, l, ToByte(a));
-            }),
-            (false, true, false) => ToPixels(image, (r, g, b, a) => new Rgba32(ToByte(r), ToByte(g), ToByte(b), ToByte(a))),
-            (false, false, false) => ToPixels(image, (r, g, b, _) => new Rgb24(ToByte(r), ToByte(g), ToByte(b))),
-            (false, true, true) => ToPixels(image, (r, g, b, a) => new Rgba64(ToUInt16(r), ToUInt16(g), ToUInt16(b), ToUInt16(a))),
-            (false, false, true) => ToPixels(image, (r, g, b, _) => new Rgb48(ToUInt16(r), ToUInt16(g), ToUInt16(b))),
-        };
-
     /// <summary>Round half-to-even, then clamp; NaN becomes 0 rather than an undefined cast.</summary>
     internal static byte ToByte(float value)
     {
@@ -148,7 +142,7 @@ public sealed class ImageEncoder
         return (ushort)Math.Clamp(MathF.Round(value * 257f), 0f, 65535f);
     }
 
-    private static float Luma(float r, float g, float b) => 0.2989f * r + 0.587f * g + 0.114f * b;
+    internal static float Luma(float r, float g, float b) => 0.2989f * r + 0.587f * g + 0.114f * b;
 
     /// <summary>PNG through the project's <see cref="PngWriter"/> (native zlib), from the same rounded, clamped samples.</summary>
     private static void WritePng(Stream destination, RgbImage image, bool greyscale, bool keepAlpha, int bitDepth)
@@ -208,41 +202,5 @@ public sealed class ImageEncoder
             System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(row[k..], ToUInt16(value));
             k += 2;
         }
-    }
-
-    private static IImageEncoder CreateEncoder(ImageFileFormat format, int quality, bool greyscale, bool keepAlpha, int pngBitDepth) => format switch
-    {
-        ImageFileFormat.Jpeg => new JpegEncoder
-        {
-            Quality = quality,
-            ColorType = greyscale ? JpegColorType.Luminance : JpegColorType.YCbCrRatio420,
-        },
-        ImageFileFormat.Webp => new WebpEncoder { FileFormat = WebpFileFormatType.Lossy, Quality = quality },
-        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown image file format."),
-    };
-
-    private delegate TPixel PixelFactory<TPixel>(float r, float g, float b, float alpha);
-
-    private static Image<TPixel> ToPixels<TPixel>(RgbImage image, PixelFactory<TPixel> create)
-        where TPixel : unmanaged, IPixel<TPixel>
-    {
-        var result = new Image<TPixel>(ImageFormats.Accepted, image.Width, image.Height);
-        var pixels = image.Pixels;
-        var alpha = image.Alpha;
-        var width = image.Width;
-        result.ProcessPixelRows(accessor =>
-        {
-            for (var y = 0; y < accessor.Height; y++)
-            {
-                var row = accessor.GetRowSpan(y);
-                for (var x = 0; x < width; x++)
-                {
-                    var i = y * width + x;
-                    var a = alpha is null ? 255f : alpha[i];
-                    row[x] = create(pixels[3 * i], pixels[3 * i + 1], pixels[3 * i + 2], a);
-                }
-            }
-        });
-        return result;
     }
 }

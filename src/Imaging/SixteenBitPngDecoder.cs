@@ -20,7 +20,7 @@ internal static class SixteenBitPngDecoder
         Image<Rgba64> decoded;
         try
         {
-            using var stream = new MemoryStream(data, writable: false);
+            using var stream = new MemoryStream(WithImageDataInOneChunk(data), writable: false);
             decoded = new PngDecoder { IgnoreMetadata = true }.Decode<Rgba64>(ImageFormats.Accepted, stream, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -54,6 +54,62 @@ internal static class SixteenBitPngDecoder
                 return SkiaPixelDecoder.ToFloat(pointer, decoded.Width, decoded.Height, header, 255f / 65535f, cancellationToken);
             }
         }
+    }
+
+    /// <summary>
+    /// The PNG with its IDAT chunks joined into one (CRC recomputed), or the bytes themselves when there is only one.
+    /// PNG lets the zlib stream be split anywhere, even into 1-byte or empty chunks, and libpng reads that; ImageSharp
+    /// 2.x wants the zlib header inside the first IDAT and fails with an index error otherwise.
+    /// </summary>
+    internal static byte[] WithImageDataInOneChunk(byte[] data)
+    {
+        var chunks = new List<(int Start, int Length, bool IsImageData)>();
+        int position = 8;
+        while (position + 12 <= data.Length)
+        {
+            long length = BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(position));
+            if (length > data.Length - position - 12)
+            {
+                break; // a framing error is the container walk's to report; leave the file as it is
+            }
+            chunks.Add((position, (int)length, data.AsSpan(position + 4, 4).SequenceEqual("IDAT"u8)));
+            position += 12 + (int)length;
+        }
+        if (chunks.Count(c => c.IsImageData) <= 1)
+        {
+            return data;
+        }
+        using var joined = new MemoryStream(data.Length);
+        joined.Write(data, 0, 8);
+        bool written = false;
+        foreach (var (start, length, isImageData) in chunks)
+        {
+            if (!isImageData)
+            {
+                joined.Write(data, start, 12 + length);
+                continue;
+            }
+            if (written)
+            {
+                continue;
+            }
+            written = true;
+            var imageData = new MemoryStream();
+            imageData.Write("IDAT"u8);
+            foreach (var part in chunks.Where(c => c.IsImageData))
+            {
+                imageData.Write(data, part.Start + 8, part.Length);
+            }
+            var typeAndData = imageData.GetBuffer().AsSpan(0, (int)imageData.Length);
+            var number = new byte[4];
+            BinaryPrimitives.WriteUInt32BigEndian(number, (uint)(typeAndData.Length - 4));
+            joined.Write(number);
+            joined.Write(typeAndData);
+            BinaryPrimitives.WriteUInt32BigEndian(number, System.IO.Hashing.Crc32.HashToUInt32(typeAndData));
+            joined.Write(number);
+        }
+        joined.Write(data, position, data.Length - position);
+        return joined.ToArray();
     }
 
     /// <summary>Inflates the concatenated IDAT data and refuses when it holds fewer bytes than the image's rows need.</summary>

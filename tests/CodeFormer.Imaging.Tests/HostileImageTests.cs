@@ -337,6 +337,30 @@ public sealed class HostileImageTests
         Assert.Equal(expected, _decoder.Decode(emptyFirst).Image.Pixels);
     }
 
+    /// <summary>16-bit PNGs take their own decoder (SixteenBitPngDecoder), which must join IDAT chunks as libpng does.</summary>
+    [Fact]
+    public void Sixteen_bit_png_with_idat_split_into_one_byte_chunks_or_an_empty_first_idat_decodes()
+    {
+        var image = new RgbImage(20, 10);
+        for (int i = 0; i < image.Pixels.Length; i++)
+        {
+            image.Pixels[i] = i * 0.83f % 255f; // fractions: the 16-bit levels between 8-bit ones
+        }
+        var original = new ImageEncoder().Encode(image, ImageFileFormat.Png, pngBitDepth: 16);
+        var expected = _decoder.Decode(original);
+        Assert.Equal(16, expected.Header.BitDepth);
+        var chunks = PngChunks(original);
+        var compressed = chunks.Where(c => c.Type == "IDAT").SelectMany(c => c.Data).ToArray();
+        var others = chunks.Where(c => c.Type is not ("IDAT" or "IEND")).ToList();
+
+        var oneByte = PngFromChunks([.. others, .. compressed.Select(b => ("IDAT", new[] { b })), ("IEND", [])]);
+        var emptyFirst = PngFromChunks([.. others, ("IDAT", []), ("IDAT", compressed), ("IEND", [])]);
+
+        Assert.Equal(expected.Image.Pixels, _decoder.Decode(oneByte).Image.Pixels);
+        Assert.Equal(expected.Image.Pixels, _decoder.Decode(emptyFirst).Image.Pixels);
+        Assert.Equal(16, _decoder.Decode(oneByte).Header.BitDepth);
+    }
+
     // ------------------------------------------------------------ output limits, unbounded reads, aspect ratio
 
     [Fact]

@@ -226,6 +226,57 @@ public sealed class ImageEncoderTests
         Assert.Equal(5, check.Width);
     }
 
+    /// <summary>
+    /// The engine's result canvas is encoded by packing its 8-bit samples into its own float array (no whole-image
+    /// buffer beside it). 700×500 is 350,000 pixels: the packing runs its sequential start and then several parallel
+    /// ranges, each writing over pixels read before; any overlap would change the bytes.
+    /// </summary>
+    [Theory]
+    [InlineData(ImageFileFormat.Jpeg, false, false)]
+    [InlineData(ImageFileFormat.Jpeg, true, false)]
+    [InlineData(ImageFileFormat.Webp, false, true)]
+    [InlineData(ImageFileFormat.Webp, true, false)]
+    public void Consuming_encode_writes_the_same_bytes_as_the_plain_encode(ImageFileFormat format, bool greyscale, bool withAlpha)
+    {
+        var image = FractionalImage(700, 500);
+        if (withAlpha)
+        {
+            image = new RgbImage(image.Width, image.Height, image.Pixels) { Alpha = Enumerable.Range(0, 700 * 500).Select(i => (float)(i % 256)).ToArray() };
+        }
+
+        var plain = _encoder.Encode(image, format, quality: 90, greyscale: greyscale);
+        var consumed = _encoder.EncodeConsuming(image, format, quality: 90, greyscale: greyscale);
+
+        Assert.Equal(plain, consumed);
+        var decoded = _decoder.Decode(consumed);
+        Assert.Equal((700, 500), (decoded.Image.Width, decoded.Image.Height));
+    }
+
+    [Fact]
+    public void Consuming_png_encode_leaves_the_image_intact()
+    {
+        var image = FractionalImage(40, 30);
+        var before = (float[])image.Pixels.Clone();
+
+        var bytes = _encoder.EncodeConsuming(image, ImageFileFormat.Png);
+
+        Assert.Equal(before, image.Pixels);
+        Assert.Equal(_encoder.Encode(image, ImageFileFormat.Png), bytes);
+    }
+
+    [Fact]
+    public void Colour_jpeg_is_written_with_4_2_0_chroma()
+    {
+        var bytes = _encoder.Encode(SmoothImage(64, 48), ImageFileFormat.Jpeg, quality: 90);
+
+        // Baseline SOF0: FF C0, length, precision, height, width, 3 components of (id, sampling HV, table).
+        int sof = Enumerable.Range(0, bytes.Length - 1).First(i => bytes[i] == 0xFF && bytes[i + 1] == 0xC0);
+        Assert.Equal(3, bytes[sof + 9]);
+        Assert.Equal(0x22, bytes[sof + 11]); // Y: 2×2
+        Assert.Equal(0x11, bytes[sof + 14]); // Cb: 1×1
+        Assert.Equal(0x11, bytes[sof + 17]); // Cr: 1×1
+    }
+
     /// <summary>Values with fractions spread over the whole range, as a restoration output has.</summary>
     private static RgbImage FractionalImage(int width, int height)
     {

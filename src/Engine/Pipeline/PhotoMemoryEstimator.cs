@@ -126,7 +126,11 @@ public static class PhotoMemoryEstimator
 
         // Background and paste: the photo, the canvas, the faces; Real-ESRGAN adds its planar input and padded copy,
         // its own-scale output, and a tile's working memory; face upsampling adds each face at s× its side.
-        long background = original + enlargedCopy + canvas + facesHeld;
+        // Pasting leaves each face's warped copy and feather planes as garbage until the paster collects (every
+        // FacePaster.PasteGarbageLimit): measured ~94 MiB for Solvay's 29 faces at 3.1 MP, s = 2 (a fifth of the canvas
+        // covered by footprints at 36 bytes a pixel).
+        long pasteGarbage = Math.Min(output * PasteScratchBytesPerOutputPixel / 5, PasteGarbageBound);
+        long background = original + enlargedCopy + canvas + facesHeld + pasteGarbage;
         if (options.BackgroundUpsample)
         {
             long upscaled = input * upsamplerScale * upsamplerScale * pixelBytes;
@@ -141,17 +145,23 @@ public static class PhotoMemoryEstimator
             background += faces * face * s * s;
         }
 
-        // Encode: the canvas and the encoder's buffers. PNG is written band by band; JPEG and WebP go through an
-        // 8-bit image of the whole output. The encoded bytes are held twice (stream, then array) at ~1 byte a pixel
-        // for JPEG/WebP and up to the raw size for PNG. The before/after comparison is composed and encoded as well.
+        // Encode: the canvas and the encoder's buffers. PNG is written band by band; JPEG and WebP pack their 8-bit
+        // samples into the canvas's own memory (ImageEncoder.EncodeConsuming). libjpeg-turbo, asked by Skia for optimized
+        // Huffman tables, then holds the whole image's DCT coefficients: 2 bytes a sample, 3 a pixel at 4:2:0 (2 for grey, counted as 3).
+        // libwebp holds its YUV(A) picture (1.5 bytes a pixel, 2.5 with alpha) and per-macroblock state (not measured).
+        // The encoded bytes are held up to three times at once (a doubling stream, then its array): JPEG/WebP at about
+        // half a byte a pixel, PNG up to the raw size.
         var format = options.OutputFormat ?? header.Format;
         bool sixteenBit = format == ImageFileFormat.Png && header.BitDepth == 16;
-        long encoded = format == ImageFileFormat.Png ? output * 3 * (sixteenBit ? 2 : 1) : output;
-        // ImageSharp's JPEG/WebP path measured about 8 bytes an output pixel over the canvas (its 3-byte image plus the
-        // encoder's own buffers), not the 3–4 its image alone would suggest.
+        long encoded = format == ImageFileFormat.Png ? output * 3 * (sixteenBit ? 2 : 1) * 2 : output * 3 / 2;
         // PNG, although written band by band, measured about 2 bytes an output pixel over the canvas (6.2 MP at s = 2).
-        long encoderImage = format == ImageFileFormat.Png ? output * 2 : output * 8;
-        long encode = (pastesInPlace ? original : canvas) + encoderImage + 2 * encoded;
+        long encoderImage = format switch
+        {
+            ImageFileFormat.Png => output * 2,
+            ImageFileFormat.Webp => output * 3,
+            _ => output * 3,
+        };
+        long encode = (pastesInPlace ? original : canvas) + encoderImage + encoded;
         if (options.IncludeComparison)
         {
             encode += ComparisonBytes(work, output);
@@ -160,6 +170,12 @@ public static class PhotoMemoryEstimator
         long Slacked(long bytes) => bytes + Math.Max(MinimumSlack, (long)(bytes * Slack));
         return new PhotoMemoryEstimate(engine.ResidentBytes, Slacked(decode), Slacked(restore), Slacked(background), Slacked(encode));
     }
+
+    /// <summary>What pasting a face allocates per pixel of its footprint (FacePaster: warped face, square, feather planes).</summary>
+    private const long PasteScratchBytesPerOutputPixel = 36;
+
+    /// <summary>The paster collects every 128 MiB of its garbage; one face's scratch can come on top.</summary>
+    private const long PasteGarbageBound = 160L << 20;
 
     /// <summary>Real-ESRGAN's tile with its padding (400 + 2·40).</summary>
     private const int RealEsrganTile = 480;

@@ -248,6 +248,11 @@ public sealed class RestorationEngine : IDisposable
 
             Report(RestorationStage.Background, 0.8, "upscaling the background");
             int canvasWidth = work.Width * options.Upscale, canvasHeight = work.Height * options.Upscale;
+            if (options.Upscale > 1 || options.IncludeComparison || options.BackgroundUpsample)
+            {
+                // A new canvas is about to be allocated: the decoder's, detector's and network's dead buffers go first.
+                ReleaseDeadPhotoMemory(3L * canvasWidth * canvasHeight, handBackToSystem: false);
+            }
             var canvas = _timings.Measure(RestorationStage.Background, () => UpscaleBackground(original, work, canvasWidth, canvasHeight));
             // From here the photo itself is needed only for the comparison: drop the references so its memory can go.
             original = null!;
@@ -278,18 +283,31 @@ public sealed class RestorationEngine : IDisposable
             aligned = null!;
             restored = null!;
             toPaste = null!;
-            ReleaseDeadPhotoMemory(canvas);
+            // Aggressive: the freed memory goes back to the system, where libjpeg-turbo's whole-image coefficient
+            // buffer (3 bytes a pixel: Skia asks for optimized Huffman tables) is allocated.
+            ReleaseDeadPhotoMemory(canvas.Pixels.LongLength, handBackToSystem: true);
             return Finish(canvas, header, format, greyscale, reports, faceImages, comparisonBefore);
         }
 
         /// <summary>
-        /// Collects once before the encode when the photo is large: the decoded photo and the face crops are dead by now,
-        /// but the GC would otherwise keep them (hundreds of MB at 24 MP) while the encoder allocates its own buffers,
-        /// and the process peak is what a machine's memory limit sees. Small photos skip it (a collection costs ms).
+        /// Collects before the canvas is made and again before the encode when the photo is large: what earlier stages
+        /// left (the decoder's and detector's buffers, the face crops, the decoded photo) is dead by then, but the GC would
+        /// otherwise keep it (hundreds of MB at 24 MP) while the next stage allocates, and the process peak is what a
+        /// machine's memory limit sees. Small photos skip it (a collection costs ms).
         /// </summary>
-        private static void ReleaseDeadPhotoMemory(RgbImage canvas)
+        private static void ReleaseDeadPhotoMemory(long canvasValues, bool handBackToSystem)
         {
-            if (canvas.Pixels.LongLength * sizeof(float) >= LargeCanvasBytes)
+            if (canvasValues * sizeof(float) < LargeCanvasBytes)
+            {
+                return;
+            }
+            // A plain collection leaves the freed regions committed for the GC's own reuse (enough before the managed
+            // canvas); only an aggressive one decommits them for native allocations.
+            if (handBackToSystem)
+            {
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            }
+            else
             {
                 GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
             }
@@ -414,11 +432,14 @@ public sealed class RestorationEngine : IDisposable
             // scales 16-bit input to 0..255 and writes 8 bits, or 16 only by the accident of bug #222). The depth follows
             // the input, never the values. Tested by WholePhotoTests.A_16_bit_png_comes_back_as_16_bit….
             int pngBitDepth = format == ImageFileFormat.Png && decoded.BitDepth == 16 ? 16 : 8;
-            var bytes = _timings.Measure(RestorationStage.Encode, () => engine._encoder.Encode(output, format, options.JpegQuality,
-                greyscale && decoded.SourceIsGreyscaleFormat, pngBitDepth));
+            // The comparison first: the result's encode then packs its 8-bit samples into the canvas's own memory (JPEG,
+            // WebP), so no whole-image buffer is allocated beside the canvas at the photo's peak. Nothing reads the
+            // canvas's pixels after it.
             byte[]? comparison = options.IncludeComparison && comparisonBefore is not null
                 ? _timings.Measure(RestorationStage.Encode, () => SideBySide.EncodePng(comparisonBefore, output, engine._encoder))
                 : null;
+            var bytes = _timings.Measure(RestorationStage.Encode, () => engine._encoder.EncodeConsuming(output, format, options.JpegQuality,
+                greyscale && decoded.SourceIsGreyscaleFormat, pngBitDepth));
             Report(RestorationStage.Encode, 1, "done");
             if (ImageEncoder.DropsAlpha(output, format))
             {

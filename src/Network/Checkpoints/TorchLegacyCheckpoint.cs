@@ -115,11 +115,39 @@ internal sealed class TorchLegacyCheckpoint : ITorchCheckpointArchive
         {
             null => new TorchStorageReference(type, rootKey, 0, rootCount),
             // A view into the root storage: (view_key, offset, size) in elements.
-            // offset <= rootCount - size: the sum offset + size could overflow.
-            object?[] { Length: 3 } view when view[1] is long offset && view[2] is long size && offset >= 0 && size >= 0 && size <= rootCount && offset <= rootCount - size
-                => new TorchStorageReference(type, rootKey, offset, size),
+            object?[] { Length: 3 } view when view[1] is long offset && view[2] is long size => View(type, rootKey, rootCount, offset, size),
             var other => throw new CheckpointFormatException($"storage '{rootKey}' has unsupported view metadata {PickleUnpickler.Describe(other)}"),
         };
+    }
+
+    /// <summary>
+    /// A legacy storage view, checked where its numbers are read: its end (offset + size elements, and that many
+    /// bytes) must be computable in 64 bits and lie inside the root storage, or a crafted offset near 2^63 would wrap
+    /// to a small end and pass a later bounds check.
+    /// </summary>
+    private static TorchStorageReference View(TorchStorageType type, string rootKey, long rootCount, long offset, long size)
+    {
+        if (offset < 0 || size < 0)
+        {
+            throw new CheckpointFormatException($"storage '{rootKey}' has a view with a negative offset or size ({offset}, {size} elements)");
+        }
+        long end;
+        try
+        {
+            end = checked(offset + size);
+            _ = checked(end * type.ElementSize);
+        }
+        catch (OverflowException)
+        {
+            throw new CheckpointFormatException(
+                $"storage '{rootKey}' has a view of {size} elements at element {offset}, whose end overflows 64-bit arithmetic");
+        }
+        if (end > rootCount)
+        {
+            throw new CheckpointFormatException(
+                $"storage '{rootKey}' has a view of {size} elements at element {offset}, past the end of its {rootCount} elements");
+        }
+        return new TorchStorageReference(type, rootKey, offset, size);
     }
 
     /// <summary>Walks the appended storages in the order of the key list, checking each against the file size.</summary>

@@ -23,6 +23,57 @@ public sealed class HostileCheckpointTests
         return path;
     }
 
+    /// <summary>
+    /// A legacy (torch &lt; 1.6) file whose storage id carries view metadata (view_key, offset, size): the writer stores
+    /// whole storages (view None), so the test patches the view into the pickle. 16 floats 0..15, tensor shape [8].
+    /// </summary>
+    private static string WriteLegacyView(TemporaryDirectory dir, long offset, long size)
+    {
+        string path = dir.File($"legacy-view-{Guid.NewGuid():N}.pth");
+        var storage = Enumerable.Range(0, 16).Select(i => (float)i).ToArray();
+        TorchCheckpointWriter.WriteLegacy(path, (object)new List<TorchTensorRecord> { new("w", storage, 0, [8], [1]) });
+        var bytes = File.ReadAllBytes(path);
+        // ... 'cpu', BININT1 16 (the root's element count), NONE (no view) ...
+        byte[] noView = [.. "X\u0003\u0000\u0000\u0000cpu"u8, (byte)'K', 16, (byte)'N'];
+        int at = bytes.AsSpan().IndexOf(noView);
+        Assert.True(at > 0, "the writer's storage id was not found");
+        using var view = new MemoryStream();
+        var pickle = new PickleWriter(view);
+        pickle.String("view-0");
+        pickle.Int(offset);
+        pickle.Int(size);
+        pickle.Tuple(3);
+        int none = at + noView.Length - 1;
+        File.WriteAllBytes(path, [.. bytes.AsSpan(0, none), .. view.ToArray(), .. bytes.AsSpan(none + 1)]);
+        return path;
+    }
+
+    [Fact]
+    public void A_legacy_storage_view_is_read_from_its_offset()
+    {
+        using var dir = new TemporaryDirectory();
+
+        var weights = TorchCheckpointReader.ReadStateDict(WriteLegacyView(dir, offset: 4, size: 8));
+
+        Assert.Equal([4f, 5f, 6f, 7f, 8f, 9f, 10f, 11f], weights["w"].Data);
+    }
+
+    [Theory]
+    [InlineData(long.MaxValue - 3, 8, "overflows 64-bit arithmetic")] // offset + size wraps negative
+    [InlineData(1L << 61, 1L << 61, "overflows 64-bit arithmetic")] // 2^62 elements fit, 2^64 bytes do not
+    [InlineData(12, 8, "past the end of its 16 elements")]
+    [InlineData(-1, 8, "negative offset or size")]
+    public void A_legacy_storage_view_that_overflows_or_overruns_is_refused_where_it_is_read(long offset, long size, string expected)
+    {
+        using var dir = new TemporaryDirectory();
+        var path = WriteLegacyView(dir, offset, size);
+
+        var error = Assert.Throws<CheckpointFormatException>(() => TorchCheckpointReader.ReadStateDict(path));
+
+        Assert.Contains(expected, error.Message);
+        Assert.Contains("view", error.Message);
+    }
+
     [Theory]
     [InlineData(1L << 62, 2)] // (2-1)·2^62 fits, but wraps nothing: past the storage
     [InlineData(1L << 62, 3)] // (3-1)·2^62 = 2^63 overflows
