@@ -36,7 +36,7 @@ internal static class VideoBenchmark
                 var result = restorer.Restore(clip, Path.Combine(outputFolder, Path.GetFileName(clip)), options);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {Path.GetFileName(clip)} | {result.Input.Width}×{result.Input.Height} @ {result.Input.FramesPerSecond:F0} fps | {result.Frames} | " +
-                    $"{result.FacesPerFrame.Average():F2} | {result.Seconds:F1} | {result.FramesPerSecond:F2} | {result.PeakWorkingSetBytes / (1 << 20):N0} MiB |"));
+                    $"{result.Faces.Average(result.Frames):F2} | {result.Seconds:F1} | {result.FramesPerSecond:F2} | {result.PeakWorkingSetBytes / (1 << 20):N0} MiB |"));
             }
         }
         finally

@@ -13,8 +13,9 @@ namespace CodeFormer.Engine.Tasks;
 /// </summary>
 internal sealed record SingleFaceModels(IFaceRestorer Restorer, IFaceDetector? Detector, IDisposable SessionOptions)
 {
+    /// <param name="detectorOptions">The detector's options when <paramref name="withDetector"/> (video reuses its buffers frame to frame).</param>
     public static async Task<SingleFaceModels> OpenAsync(FaceTaskProfile profile, EngineSettings settings, bool withDetector,
-        Action<string> notice, HttpClient? http, CancellationToken cancellationToken)
+        Action<string> notice, HttpClient? http, CancellationToken cancellationToken, FaceDetectionOptions? detectorOptions = null)
     {
         settings.Validate();
         var sessionOptions = SessionOptionsFactory.Create(settings.Device, settings.IntraOpThreads, out var provider);
@@ -35,7 +36,7 @@ internal sealed record SingleFaceModels(IFaceRestorer Restorer, IFaceDetector? D
             {
                 var model = settings.Detector == DetectorKind.RetinaFace ? ModelRegistry.RetinaFaceMobile : ModelRegistry.YuNet;
                 var path = await cache.ResolveAsync(model, settings.DetectorModelPath, null, cancellationToken).ConfigureAwait(false);
-                detector = FaceDetectorFactory.Create(settings.Detector, path, sessionOptions, new FaceDetectionOptions());
+                detector = FaceDetectorFactory.Create(settings.Detector, path, sessionOptions, detectorOptions ?? new FaceDetectionOptions());
             }
             return new SingleFaceModels(restorer, detector, sessionOptions);
         }
