@@ -41,7 +41,7 @@ internal sealed class VideoRunner(VideoRestorer restorer, IAnsiConsole console, 
                 long withFaces = done.Faces.FramesWithFaces;
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"video: {files[i]} → {done.OutputPath}: {done.Frames} frames ({withFaces} with faces) at {done.FramesPerSecond:F2} frames/s; " +
-                    $"peak working set: {done.PeakWorkingSetBytes / (1024.0 * 1024.0):F1} MiB"));
+                    $"peak working set: {done.PeakWorkingSetBytes / (1024.0 * 1024.0):F1} MiB{(done.PeakIsThisVideos ? " (during this video)" : " (process)")}"));
                 outcomes.Add(new PhotoOutcome(files[i], true, done.Faces.Most, done.OutputPath,
                     done.Input.Width * options.Restoration.Upscale, done.Input.Height * options.Restoration.Upscale, done.Seconds * 1000, null));
             }

@@ -39,9 +39,13 @@ public sealed record VideoProgress(long Frame, long TotalFrames, double FramesPe
 /// <summary>What a video run produced.</summary>
 /// <param name="Faces">How many faces the frames had (running counts: nothing is kept per frame unless RecordFaces).</param>
 /// <param name="TrackedFaces">Each frame's tracked faces, when <see cref="VideoOptions.RecordFaces"/>.</param>
-/// <param name="PeakWorkingSetBytes">This process's peak working set when the video was done (the ffmpeg processes are not counted).</param>
+/// <param name="PeakWorkingSetBytes">
+/// This process's peak working set while the video ran (the ffmpeg processes are not counted): the high-water mark is
+/// reset when the video starts where the system allows it (Linux), else it is the process's peak so far.
+/// </param>
+/// <param name="PeakIsThisVideos">True when the peak was reset at the start, so it belongs to this video alone.</param>
 public sealed record VideoResult(string OutputPath, VideoInfo Input, long Frames, VideoFaceCounts Faces,
-    IReadOnlyList<IReadOnlyList<TrackedFace>>? TrackedFaces, double Seconds, long PeakWorkingSetBytes)
+    IReadOnlyList<IReadOnlyList<TrackedFace>>? TrackedFaces, double Seconds, long PeakWorkingSetBytes, bool PeakIsThisVideos)
 {
     public double FramesPerSecond => Seconds > 0 ? Frames / Seconds : 0;
 }

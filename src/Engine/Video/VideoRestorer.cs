@@ -81,6 +81,7 @@ public sealed class VideoRestorer : IDisposable
     private VideoResult Run(string input, string output, VideoInfo info, VideoOptions options, IProgress<VideoProgress>? progress, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
+        bool peakIsThisVideos = PeakResidentMemory.TryReset();
         int scale = options.Restoration.Upscale;
         int outWidth = info.Width * scale, outHeight = info.Height * scale;
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
@@ -158,7 +159,7 @@ public sealed class VideoRestorer : IDisposable
             }
             File.Move(partial, output, overwrite: true);
             completed = true;
-            return new VideoResult(output, info, count, faceCounts.Build(), tracked, clock.Elapsed.TotalSeconds, Process.GetCurrentProcess().PeakWorkingSet64);
+            return new VideoResult(output, info, count, faceCounts.Build(), tracked, clock.Elapsed.TotalSeconds, PeakResidentMemory.Bytes(), peakIsThisVideos);
         }
         finally
         {
@@ -202,6 +203,10 @@ public sealed class VideoRestorer : IDisposable
             GreyscaleFaces.PrepareRestoredFaceInPlace(restored, greyscale, aligned.Crop);
             toPaste.Add(new FaceToPaste(restored, aligned.ImageToFace));
         }
+        // As the photo pipeline: the network's activations (malloc'd by ONNX Runtime, hundreds of MiB for the full
+        // model) were freed; hand them back to the system before the paste, or glibc keeps them resident and the
+        // working set drifts with whichever thread's arena served the last frames.
+        NativeHeap.Trim();
         // At scale 1 the faces go straight into the decoded frame: every crop was taken above, and the next frame overwrites it.
         var canvas = work.Canvas();
         _paster.PasteInPlace(canvas, toPaste, new PasteOptions { Upscale = scale, FaceSize = _restorer.FaceSize, DrawBox = options.DrawBox });
