@@ -86,6 +86,10 @@ public sealed class VideoRestorer : IDisposable
         int outWidth = info.Width * scale, outHeight = info.Height * scale;
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
         string partial = Path.Combine(Path.GetDirectoryName(output)!, $".{Path.GetFileNameWithoutExtension(output)}.partial-{Guid.NewGuid():N}{Path.GetExtension(output)}");
+        // A rotated input is encoded in its stored orientation into a second hidden file, then copied into the partial
+        // file with its rotation (ffmpeg 5.1 writes the rotation only on a stream copy).
+        var orientation = VideoEncoding.StoredOrientation.For(info.Rotation, VideoEncoding.MuxerByExtension[Path.GetExtension(output)]);
+        string encoded = orientation is null ? partial : Path.ChangeExtension(partial, ".unrotated" + Path.GetExtension(output));
         Process? decoder = null, encoder = null;
         var decoderErrors = new StringBuilder();
         var encoderErrors = new StringBuilder();
@@ -96,7 +100,7 @@ public sealed class VideoRestorer : IDisposable
                 ["-hide_banner", "-loglevel", "error", "-nostdin", "-i", input, "-map", "0:v:0", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
                 stdin: false, stdout: true);
             Drain(decoder, decoderErrors);
-            encoder = FfmpegTools.Start(_tools.Ffmpeg, VideoEncoding.EncoderArguments(info, outWidth, outHeight, input, partial, options.Crf), stdin: true, stdout: false);
+            encoder = FfmpegTools.Start(_tools.Ffmpeg, VideoEncoding.EncoderArguments(info, outWidth, outHeight, input, encoded, options.Crf), stdin: true, stdout: false);
             Drain(encoder, encoderErrors);
             using var killOnCancel = cancellationToken.Register(() => { Kill(decoder); Kill(encoder); });
 
@@ -157,6 +161,10 @@ public sealed class VideoRestorer : IDisposable
             {
                 throw new VideoException($"Could not encode '{output}': {Tail(encoderErrors)}");
             }
+            if (orientation is not null)
+            {
+                WriteRotation(encoded, partial, orientation, cancellationToken);
+            }
             File.Move(partial, output, overwrite: true);
             completed = true;
             return new VideoResult(output, info, count, faceCounts.Build(), tracked, clock.Elapsed.TotalSeconds, PeakResidentMemory.Bytes(), peakIsThisVideos);
@@ -170,6 +178,10 @@ public sealed class VideoRestorer : IDisposable
                 decoder?.WaitForExit();
                 encoder?.WaitForExit();
                 File.Delete(partial);
+            }
+            if (!ReferenceEquals(encoded, partial))
+            {
+                File.Delete(encoded);
             }
             decoder?.Dispose();
             encoder?.Dispose();
@@ -333,6 +345,22 @@ public sealed class VideoRestorer : IDisposable
         for (int i = 0; i < destination.Length; i++)
         {
             destination[i] = (byte)Math.Clamp(MathF.Round(source[i]), 0f, 255f);
+        }
+    }
+
+    private void WriteRotation(string encoded, string partial, VideoEncoding.StoredOrientation orientation, CancellationToken cancellationToken)
+    {
+        using var copy = FfmpegTools.Start(_tools.Ffmpeg, VideoEncoding.RotationTagArguments(encoded, partial, orientation), stdin: false, stdout: false);
+        var errors = new StringBuilder();
+        Drain(copy, errors);
+        using (cancellationToken.Register(() => Kill(copy)))
+        {
+            copy.WaitForExit();
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        if (copy.ExitCode != 0)
+        {
+            throw new VideoException($"Could not write the rotation ({orientation.RotateTag}°) into '{partial}': {Tail(errors)}");
         }
     }
 
