@@ -190,8 +190,10 @@ public sealed class VideoRestorer : IDisposable
 
     /// <summary>
     /// One frame through the photo pipeline's steps, with the tracker's (smoothed) landmarks for alignment. Every frame- and
-    /// face-sized buffer comes from the workspace, so after the first frames a frame allocates none (nothing piles up on
-    /// the large-object heap between full collections, and the peak does not grow with the length of the video).
+    /// face-sized buffer comes from the workspace (and the detector's own spares), so after the first frames a frame
+    /// allocates none of them: nothing frame-sized piles up on the large-object heap between full collections, and the
+    /// peak does not grow with the length of the video. Still allocated per face: the paste-back's masks over the face's
+    /// box on the frame (FacePaster's erode and blur planes).
     /// </summary>
     private (RgbImage Frame, IReadOnlyList<TrackedFace> Faces) RestoreFrame(FrameWorkspace work, FaceTracker tracker, RestorationOptions options, CancellationToken cancellationToken)
     {
