@@ -3,6 +3,7 @@ using System.Text.Json;
 using CodeFormer.Engine.Detection;
 using CodeFormer.Engine.Pipeline;
 using CodeFormer.Engine.Restoration;
+using CodeFormer.Engine.Tests.Pipeline;
 using CodeFormer.Engine.Video;
 using CodeFormer.Imaging;
 using CodeFormer.Network.Architecture;
@@ -187,44 +188,6 @@ public sealed class VideoRestorerTests(VideoFixture fixture, ITestOutputHelper o
         Assert.True(smoothJitter < rawJitter, $"Smoothing did not lower the jitter: {smoothJitter:F3} px smoothed vs {rawJitter:F3} px per-frame.");
     }
 
-    /// <summary>
-    /// The root of a flat peak: after the first frames, a frame allocates none of the frame- or face-sized buffers of
-    /// detection (resized copies, tensors, outputs), alignment, the network or the restored face; they are reused, so
-    /// nothing frame-sized piles up on the large-object heap between full collections, however long the video. What
-    /// is still allocated per face is the paste-back's footprint masks (erode and blur planes of the face's bounding box
-    /// on the frame: about 2.8 MiB a frame here, where the face fills the 320 × 240 frame); before the reuse it was about
-    /// 30 MiB a frame. Measured as managed bytes allocated over frames 10–30 (all threads).
-    /// </summary>
-    [VideoFact(VideoFixture.Photo, VideoFixture.YuNet)]
-    public void After_the_first_frames_a_frame_allocates_only_its_paste_back_footprint()
-    {
-        using var restorer = fixture.Restorer();
-        using var folder = new TemporaryDirectory();
-        long atFrame10 = 0, atFrame30 = 0;
-
-        var result = restorer.Restore(fixture.StillClip, folder.File("restored.mp4"), new VideoOptions(), new SynchronousProgress<VideoProgress>(p =>
-        {
-            if (p.Frame == 10)
-            {
-                atFrame10 = GC.GetTotalAllocatedBytes(precise: true);
-            }
-            else if (p.Frame == 30)
-            {
-                atFrame30 = GC.GetTotalAllocatedBytes(precise: true);
-            }
-        }));
-
-        double perFrame = (atFrame30 - atFrame10) / 20.0;
-        long frameFloats = 320L * 240 * 3 * sizeof(float);
-        output.WriteLine($"managed allocation per frame over frames 10–30: {perFrame / 1024:F1} KiB (a frame's float pixels: {frameFloats / 1024} KiB; " +
-            $"the detector's 853 × 640 copy alone: 6,396 KiB; a 512² face crop: 3,072 KiB); faces: {result.Faces}");
-        Assert.Equal(30, result.Frames);
-        Assert.Equal(30, result.Faces.FramesWithFaces);
-        // Four frames' worth of floats: the paste footprint fits, any one reused buffer coming back (detector copy,
-        // tensor, crop, restored face) does not.
-        Assert.True(perFrame < 4 * frameFloats, $"Each frame allocated {perFrame / 1024:F1} KiB of managed memory; the detector, crop and face buffers should be reused.");
-    }
-
     [VideoFact(VideoFixture.Photo, VideoFixture.YuNet)]
     public void Cancelling_leaves_nothing_under_the_output_name()
     {
@@ -385,6 +348,49 @@ public sealed class VideoRestorerTests(VideoFixture fixture, ITestOutputHelper o
         byte[] x = Frame(a, null), y = Frame(b, turnB);
         Assert.Equal(x.Length, y.Length);
         return x.Zip(y, (p, q) => Math.Abs(p - q)).Average();
+    }
+}
+
+/// <summary>Allocation measurements of the video path, in the collection that runs alone (other tests allocate too).</summary>
+[Collection(MemoryMeasurementCollection.Name)]
+public sealed class VideoAllocationTests(VideoFixture fixture, ITestOutputHelper output) : IClassFixture<VideoFixture>
+{
+    /// <summary>
+    /// The root of a flat peak: after the first frames, a frame allocates none of the frame- or face-sized buffers of
+    /// detection (resized copies, tensors, outputs), alignment, the network or the restored face; they are reused, so
+    /// nothing frame-sized piles up on the large-object heap between full collections, however long the video. What
+    /// is still allocated per face is the paste-back's footprint masks (erode and blur planes of the face's bounding box
+    /// on the frame: about 2.8 MiB a frame here, where the face fills the 320 × 240 frame); before the reuse it was about
+    /// 30 MiB a frame. Measured as managed bytes allocated over frames 10–30 (all threads), so it runs alone, after the parallel tests.
+    /// </summary>
+    [VideoFact(VideoFixture.Photo, VideoFixture.YuNet)]
+    public void After_the_first_frames_a_frame_allocates_only_its_paste_back_footprint()
+    {
+        using var restorer = fixture.Restorer();
+        using var folder = new TemporaryDirectory();
+        long atFrame10 = 0, atFrame30 = 0;
+
+        var result = restorer.Restore(fixture.StillClip, folder.File("restored.mp4"), new VideoOptions(), new SynchronousProgress<VideoProgress>(p =>
+        {
+            if (p.Frame == 10)
+            {
+                atFrame10 = GC.GetTotalAllocatedBytes(precise: true);
+            }
+            else if (p.Frame == 30)
+            {
+                atFrame30 = GC.GetTotalAllocatedBytes(precise: true);
+            }
+        }));
+
+        double perFrame = (atFrame30 - atFrame10) / 20.0;
+        long frameFloats = 320L * 240 * 3 * sizeof(float);
+        output.WriteLine($"managed allocation per frame over frames 10–30: {perFrame / 1024:F1} KiB (a frame's float pixels: {frameFloats / 1024} KiB; " +
+            $"the detector's 853 × 640 copy alone: 6,396 KiB; a 512² face crop: 3,072 KiB); faces: {result.Faces}");
+        Assert.Equal(30, result.Frames);
+        Assert.Equal(30, result.Faces.FramesWithFaces);
+        // Four frames' worth of floats: the paste footprint fits, any one reused buffer coming back (detector copy,
+        // tensor, crop, restored face) does not.
+        Assert.True(perFrame < 4 * frameFloats, $"Each frame allocated {perFrame / 1024:F1} KiB of managed memory; the detector, crop and face buffers should be reused.");
     }
 }
 
