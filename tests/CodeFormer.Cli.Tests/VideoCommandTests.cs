@@ -52,10 +52,14 @@ public sealed partial class VideoCommandTests(CliFixture fixture, ITestOutputHel
     }
 
     /// <summary>
-    /// Frames are streamed and their buffers reused, so the peak memory does not grow with the length: a clip six times
-    /// longer peaks within 10 %. Each length runs in its own child process, after the same warm-up clip (the first video
-    /// of a process pays one-off costs: JIT tiering, ONNX Runtime's first runs, the GC sizing its budgets); the peak
-    /// compared is the one reached while the measured clip ran (the CLI resets the high-water mark per video).
+    /// Frames are streamed and their buffers reused, so the peak memory does not grow with the length: a process that
+    /// restores a clip six times longer peaks within 10 % of one that restores the short clip. Each length runs in its own
+    /// child process after the same warm-up clip, and the process's peak over both videos is compared (the CLI reports
+    /// each video's own peak; the process's is the larger of the two). Comparing only the peak after the warm-up was
+    /// tried and is not stable: the high-water mark restarts from the resident set left by the warm-up, and 8 frames do
+    /// not always climb back to the level the process settles at (−8 % … +20 % over five runs), while the process peak
+    /// of a long clip is that level whatever the length. A leak or per-frame garbage (as the 30 MiB a frame before the
+    /// buffer reuse) pushes the long clip's process above it.
     /// Short clips at 2 frames/s keep this fast; the bench's `video` command measures 10 s against 60 s.
     /// </summary>
     [VideoFact(YuNet, Photo)]
@@ -75,14 +79,14 @@ public sealed partial class VideoCommandTests(CliFixture fixture, ITestOutputHel
             var peaks = PeakPattern().Matches(run.StdErr);
             Assert.True(peaks.Count == 2, run.ToString());
             output.WriteLine($"{Path.GetFileName(clip)}: warm-up clip peak {peaks[0].Groups[1].Value} MiB, then {peaks[1].Groups[1].Value} MiB");
-            return double.Parse(peaks[1].Groups[1].Value, CultureInfo.InvariantCulture);
+            return peaks.Max(p => double.Parse(p.Groups[1].Value, CultureInfo.InvariantCulture));
         }
 
         double shortPeak = Peak(shortClip);
         double longPeak = Peak(longClip);
 
         double growth = (longPeak - shortPeak) / shortPeak;
-        output.WriteLine($"peak working set after the same warm-up: {shortPeak:F1} MiB for 8 frames, {longPeak:F1} MiB for 48 frames ({growth:P1})");
+        output.WriteLine($"process peak working set (same warm-up, then the clip): {shortPeak:F1} MiB with 8 frames, {longPeak:F1} MiB with 48 frames ({growth:P1})");
         Assert.True(Math.Abs(growth) < 0.10, $"Peak memory went from {shortPeak:F1} MiB (8 frames) to {longPeak:F1} MiB (48 frames), {growth:P1}.");
     }
 
