@@ -57,7 +57,7 @@ public sealed partial class VideoCommandTests(CliFixture fixture, ITestOutputHel
     /// child process after the same warm-up clip, and the process's peak over both videos is compared (the CLI reports
     /// each video's own peak; the process's is the larger of the two). Comparing only the peak after the warm-up was
     /// tried and is not stable: the high-water mark restarts from the resident set left by the warm-up, and 8 frames do
-    /// not always climb back to the level the process settles at (−8 % … +20 % over five runs), while the process peak
+    /// not always climb back to the level the process settles at (+1 % … +20 % over four runs), while the process peak
     /// of a long clip is that level whatever the length. A leak or per-frame garbage (as the 30 MiB a frame before the
     /// buffer reuse) pushes the long clip's process above it.
     /// Short clips at 2 frames/s keep this fast; the bench's `video` command measures 10 s against 60 s.
