@@ -21,7 +21,7 @@ internal static class BenchCommand
                   codeformer-bench soak     [--jobs 1000] [--workers 3] [--kill-every 20] [--minutes 20] [--photo p] [--detector-model d] [--lock-seconds 5] [--max-delivery 10]
                   codeformer-bench device-check --detector-model d.onnx --photos p1,p2 --out results.json [--batches 1,4,8,16] [--iterations 5]
                   codeformer-bench fuzz     [--seed 1] [--seconds 60] [--target images|checkpoints|all] [--assets ../shared/assets] [--out dir]
-                  codeformer-bench video    --model m.onnx --detector-model d.onnx [--upscale 1] [--smoothing false] [--ffmpeg path] clip...
+                  codeformer-bench video    [--model m.onnx | --config tiny|full] --detector-model d.onnx [--warmup clip] [--upscale 1] [--smoothing false] [--ffmpeg path] clip...
                 """);
             return args.Length == 0 ? 2 : 0;
         }

@@ -50,7 +50,7 @@ internal static class NetworkBenchmark
         return 0;
     }
 
-    private static string BuildRandomModel(CodeFormerArchitecture architecture)
+    internal static string BuildRandomModel(CodeFormerArchitecture architecture)
     {
         string dir = Path.Combine(Path.GetTempPath(), "codeformer-bench");
         string path = Path.Combine(dir, architecture == CodeFormerArchitecture.Tiny ? "tiny.onnx" : "full.onnx");

@@ -52,47 +52,41 @@ public sealed partial class VideoCommandTests(CliFixture fixture, ITestOutputHel
     }
 
     /// <summary>
-    /// Frames are streamed, so the peak memory does not grow with the length: a clip six times longer peaks within 10 %.
-    /// Short clips at 2 frames/s keep this fast (the 10 s vs 60 s comparison is the bench's `video` command, each clip in its own process).
+    /// Frames are streamed and their buffers reused, so the peak memory does not grow with the length: a process that
+    /// restores a clip six times longer peaks within 10 % of one that restores the short clip. Each length runs in its own
+    /// child process after the same warm-up clip, and the process's peak over both videos is compared (the CLI reports
+    /// each video's own peak; the process's is the larger of the two). Comparing only the peak after the warm-up was
+    /// tried and is not stable: the high-water mark restarts from the resident set left by the warm-up, and 8 frames do
+    /// not always climb back to the level the process settles at (+1 % … +20 % over four runs), while the process peak
+    /// of a long clip is that level whatever the length. A leak or per-frame garbage (as the 30 MiB a frame before the
+    /// buffer reuse) pushes the long clip's process above it.
+    /// Short clips at 2 frames/s keep this fast; the bench's `video` command measures 10 s against 60 s.
     /// </summary>
-    // Skipped, not loosened: on a clean CI clone it measured +38.6 % (206.7 → 286.5 MiB, 8 → 48 frames) where the branch had
-    // measured −4.7 %; whether that is JIT/GC warm-up or memory kept per frame is open in the video issue. The bench's
-    // `video` command (each clip in its own process) is the measurement until then.
-    [VideoFact(YuNet, Photo, Skip = "Unsettled: peak grew 38.6 % from 8 to 48 frames in CI (open in the video issue); measured by the bench's video command")]
+    [VideoFact(YuNet, Photo)]
     public void Peak_memory_does_not_grow_with_the_length_of_the_video()
     {
         string input = fixture.NewFolder("video-memory");
-        string shortClip = Path.Combine(input, "short.mp4"), longClip = Path.Combine(input, "long.mp4");
+        string warmUp = Path.Combine(input, "warmup.mp4"), shortClip = Path.Combine(input, "short.mp4"), longClip = Path.Combine(input, "long.mp4");
+        VideoTestSupport.MakeClip(TestAssets.PathOf(Photo), warmUp, seconds: 4, fps: 2, still: true, width: 160, height: 120);
         VideoTestSupport.MakeClip(TestAssets.PathOf(Photo), shortClip, seconds: 4, fps: 2, still: true, width: 160, height: 120);
         VideoTestSupport.MakeClip(TestAssets.PathOf(Photo), longClip, seconds: 24, fps: 2, still: true, width: 160, height: 120);
 
         double Peak(string clip)
         {
-            var run = fixture.Run("restore", clip, "-s", "1", "--model", fixture.TinyModelPath, "--detector-model", TestAssets.PathOf(YuNet),
+            var run = fixture.Run("restore", warmUp, clip, "-s", "1", "--model", fixture.TinyModelPath, "--detector-model", TestAssets.PathOf(YuNet),
                 "--offline", "--device", "cpu", "-o", fixture.NewFolder("video-memory-out"));
             Assert.True(run.ExitCode == 0, run.ToString());
-            var match = PeakPattern().Match(run.StdErr);
-            Assert.True(match.Success, run.ToString());
-            return double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+            var peaks = PeakPattern().Matches(run.StdErr);
+            Assert.True(peaks.Count == 2, run.ToString());
+            output.WriteLine($"{Path.GetFileName(clip)}: warm-up clip peak {peaks[0].Groups[1].Value} MiB, then {peaks[1].Groups[1].Value} MiB");
+            return peaks.Max(p => double.Parse(p.Groups[1].Value, CultureInfo.InvariantCulture));
         }
 
-        // Tiered JIT recompiles hot loops after 30 calls, in the longer run only: fully optimised code from the first call
-        // (inherited by the child processes) keeps that one-off warm-up out of a comparison about length.
-        string? tiered = Environment.GetEnvironmentVariable("DOTNET_TieredCompilation");
-        Environment.SetEnvironmentVariable("DOTNET_TieredCompilation", "0");
-        double shortPeak, longPeak;
-        try
-        {
-            shortPeak = Peak(shortClip);
-            longPeak = Peak(longClip);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("DOTNET_TieredCompilation", tiered);
-        }
+        double shortPeak = Peak(shortClip);
+        double longPeak = Peak(longClip);
 
         double growth = (longPeak - shortPeak) / shortPeak;
-        output.WriteLine($"peak working set: {shortPeak:F1} MiB for 8 frames, {longPeak:F1} MiB for 48 frames ({growth:P1})");
+        output.WriteLine($"process peak working set (same warm-up, then the clip): {shortPeak:F1} MiB with 8 frames, {longPeak:F1} MiB with 48 frames ({growth:P1})");
         Assert.True(Math.Abs(growth) < 0.10, $"Peak memory went from {shortPeak:F1} MiB (8 frames) to {longPeak:F1} MiB (48 frames), {growth:P1}.");
     }
 
@@ -109,6 +103,6 @@ public sealed partial class VideoCommandTests(CliFixture fixture, ITestOutputHel
         return text;
     }
 
-    [GeneratedRegex(@"peak working set: ([0-9.]+) MiB")]
+    [GeneratedRegex(@"peak working set: ([0-9.]+) MiB \(during this video\)")]
     private static partial Regex PeakPattern();
 }

@@ -38,11 +38,11 @@ internal sealed class VideoRunner(VideoRestorer restorer, IAnsiConsole console, 
                         task.Value = task.MaxValue;
                     });
                 var done = result!;
-                int withFaces = done.FacesPerFrame.Count(n => n > 0);
+                long withFaces = done.Faces.FramesWithFaces;
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"video: {files[i]} → {done.OutputPath}: {done.Frames} frames ({withFaces} with faces) at {done.FramesPerSecond:F2} frames/s; " +
-                    $"peak working set: {done.PeakWorkingSetBytes / (1024.0 * 1024.0):F1} MiB"));
-                outcomes.Add(new PhotoOutcome(files[i], true, done.FacesPerFrame.Count == 0 ? 0 : done.FacesPerFrame.Max(), done.OutputPath,
+                    $"peak working set: {done.PeakWorkingSetBytes / (1024.0 * 1024.0):F1} MiB{(done.PeakIsThisVideos ? " (during this video)" : " (process)")}"));
+                outcomes.Add(new PhotoOutcome(files[i], true, done.Faces.Most, done.OutputPath,
                     done.Input.Width * options.Restoration.Upscale, done.Input.Height * options.Restoration.Upscale, done.Seconds * 1000, null));
             }
             catch (Exception ex) when (CommandErrors.IsUserFacing(ex))

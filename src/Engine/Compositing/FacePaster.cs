@@ -17,6 +17,20 @@ public sealed class FacePaster
     private static readonly float[] BoxColour = [0, 255, 0];
 
     private readonly IFaceMaskProvider? _maskProvider;
+    // The all-ones face square that is warped into each face's mask: the same for every face of a size, and a face-sized
+    // (1 MiB at 512²) array per face was large-object garbage on every video frame. Read-only once made, so shareable.
+    private FloatPlane? _ones;
+
+    private FloatPlane OnesFor(int width, int height)
+    {
+        var ones = Volatile.Read(ref _ones);
+        if (ones is null || ones.Width != width || ones.Height != height)
+        {
+            ones = FloatPlane.Filled(width, height, 1f);
+            Volatile.Write(ref _ones, ones);
+        }
+        return ones;
+    }
 
     public FacePaster(IFaceMaskProvider? maskProvider = null)
     {
@@ -117,7 +131,7 @@ public sealed class FacePaster
         var warpedFace = new float[region.Width * region.Height * 3];
         AffineWarper.WarpInto(restored.Pixels, restored.Width, restored.Height, 3, faceToCanvas, region, warpedFace, WarpBorder.Zero);
         var warpedSquare = new FloatPlane(region.Width, region.Height);
-        var ones = FloatPlane.Filled(restored.Width, restored.Height, 1f);
+        var ones = OnesFor(restored.Width, restored.Height);
         AffineWarper.WarpInto(ones.Values, ones.Width, ones.Height, 1, faceToCanvas, region, warpedSquare.Values, WarpBorder.Zero);
 
         var feather = FeatherMask.Build(warpedSquare, options.Upscale);

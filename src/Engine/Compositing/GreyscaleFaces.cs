@@ -65,6 +65,35 @@ public static class GreyscaleFaces
         return inputCrop is null ? grey : TransferColourStatistics(grey, inputCrop);
     }
 
+    /// <summary>
+    /// <see cref="PrepareRestoredFace"/> in place: the restored face itself is made grey and given the crop's statistics
+    /// (same values), for a caller that reuses its face buffers (video) and must not allocate a face-sized image per face.
+    /// </summary>
+    public static void PrepareRestoredFaceInPlace(RgbImage restoredFace, bool inputIsGreyscale, RgbImage? inputCrop)
+    {
+        ArgumentNullException.ThrowIfNull(restoredFace);
+        if (!inputIsGreyscale)
+        {
+            return;
+        }
+        var p = restoredFace.Pixels;
+        for (int i = 0; i < p.Length; i += 3)
+        {
+            p[i] = p[i + 1] = p[i + 2] = (float)(0.2989 * p[i] + 0.5870 * p[i + 1] + 0.1140 * p[i + 2]);
+        }
+        if (inputCrop is null)
+        {
+            return;
+        }
+        var (contentMean, contentStd) = MeanStd(restoredFace);
+        var (styleMean, styleStd) = MeanStd(inputCrop);
+        for (int i = 0; i < p.Length; i++)
+        {
+            int c = i % 3;
+            p[i] = (float)Math.Clamp((p[i] - contentMean[c]) / contentStd[c] * styleStd[c] + styleMean[c], 0, 255);
+        }
+    }
+
     private static (double[] Mean, double[] Std) MeanStd(RgbImage image)
     {
         var mean = new double[3];

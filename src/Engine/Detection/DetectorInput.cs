@@ -63,6 +63,37 @@ internal sealed record DetectorInputPlan(double Scale, int ResizedWidth, int Res
     /// <summary>The whole resized image, top-left in the canvas, as an NCHW BGR tensor minus <paramref name="meanBgr"/>.</summary>
     public float[] ToBgrTensor(RgbImage image, (float B, float G, float R) meanBgr) =>
         DetectorTensor.FromRegion(Resize(image), 0, 0, ResizedWidth, ResizedHeight, CanvasWidth, CanvasHeight, meanBgr);
+
+    /// <summary>
+    /// <see cref="ToBgrTensor"/> with the resized copy and the tensor taken from the spares (and the resized copy given
+    /// back): a detector that sees the same image size again (video frames) allocates neither. The caller gives the tensor back.
+    /// </summary>
+    public float[] ToBgrTensor(RgbImage image, (float B, float G, float R) meanBgr, SpareArray<float> resizedSpare, SpareArray<float> tensorSpare)
+    {
+        bool resize = ResizedWidth != image.Width || ResizedHeight != image.Height;
+        var resized = image;
+        if (resize)
+        {
+            resized = new RgbImage(ResizedWidth, ResizedHeight, resizedSpare.Take(ResizedWidth * ResizedHeight * 3));
+            if (Scale < 1)
+            {
+                ImageResizer.ResizeAreaInto(image, resized);
+            }
+            else
+            {
+                ImageResizer.ResizeBilinearInto(image, resized);
+            }
+        }
+        var tensor = tensorSpare.Take(3 * CanvasWidth * CanvasHeight);
+        // A reused tensor still holds the last image; the padding must be zero again.
+        Array.Clear(tensor);
+        DetectorTensor.FillRegion(resized, 0, 0, ResizedWidth, ResizedHeight, CanvasWidth, CanvasHeight, meanBgr, tensor);
+        if (resize)
+        {
+            resizedSpare.Give(resized.Pixels);
+        }
+        return tensor;
+    }
 }
 
 /// <summary>Writes a region of an RGB image into a detector's NCHW float BGR tensor.</summary>
@@ -81,8 +112,25 @@ internal static class DetectorTensor
             throw new ArgumentOutOfRangeException(nameof(x),
                 $"Region {width}×{height} at ({x}, {y}) does not fit a {image.Width}×{image.Height} image or a {canvasWidth}×{canvasHeight} canvas.");
         }
+        var tensor = new float[3 * canvasWidth * canvasHeight];
+        FillRegion(image, x, y, width, height, canvasWidth, canvasHeight, meanBgr, tensor);
+        return tensor;
+    }
+
+    /// <summary><see cref="FromRegion"/> into a zeroed tensor of 3 × canvas values.</summary>
+    public static void FillRegion(
+        RgbImage image, int x, int y, int width, int height, int canvasWidth, int canvasHeight, (float B, float G, float R) meanBgr, float[] tensor)
+    {
+        if (x < 0 || y < 0 || width > canvasWidth || height > canvasHeight || x + width > image.Width || y + height > image.Height)
+        {
+            throw new ArgumentOutOfRangeException(nameof(x),
+                $"Region {width}×{height} at ({x}, {y}) does not fit a {image.Width}×{image.Height} image or a {canvasWidth}×{canvasHeight} canvas.");
+        }
         int plane = canvasWidth * canvasHeight;
-        var tensor = new float[3 * plane];
+        if (tensor.Length != 3 * plane)
+        {
+            throw new ArgumentException($"A {canvasWidth}×{canvasHeight} canvas needs {3 * plane} tensor values, got {tensor.Length}.", nameof(tensor));
+        }
         var pixels = image.Pixels;
         int imageWidth = image.Width;
         Parallel.For(0, height, row =>
@@ -96,6 +144,5 @@ internal static class DetectorTensor
                 tensor[2 * plane + target] = pixels[source] - meanBgr.R;
             }
         });
-        return tensor;
     }
 }

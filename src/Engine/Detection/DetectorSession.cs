@@ -70,24 +70,52 @@ internal sealed class DetectorSession : IDisposable
         return new DetectorSession(new InferenceSession(model, options), $"in-memory model ({model.Length} bytes)", requiredOutputs);
     }
 
-    /// <summary>Runs the model on one NCHW tensor and returns the requested outputs as flat arrays.</summary>
-    public float[][] Run(float[] input, int height, int width, IReadOnlyList<string> outputNames, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the model on one NCHW tensor and hands the requested outputs, as flat arrays, to <paramref name="read"/>.
+    /// The arrays are valid only during that call. With <paramref name="keepOutputs"/> they are kept for the next run, because a video detects on every
+    /// frame and fresh output copies each time were large-object garbage (hundreds of KiB a frame) that only full
+    /// collections free. Concurrent runs each get their own arrays.
+    /// </summary>
+    public T Run<T>(float[] input, int height, int width, IReadOnlyList<string> outputNames, bool keepOutputs, CancellationToken cancellationToken, Func<float[][], T> read)
     {
         cancellationToken.ThrowIfCancellationRequested();
         long[] shape = [1, 3, height, width];
         using var inputValue = OrtValue.CreateTensorValueFromMemory(input, shape);
         using var runOptions = new RunOptions();
         using var registration = cancellationToken.Register(() => runOptions.Terminate = true);
+        float[][] copies;
         try
         {
             using var outputs = _session.Run(runOptions, [InputName], [inputValue], outputNames);
-            return outputs.Select(o => o.GetTensorDataAsSpan<float>().ToArray()).ToArray();
+            copies = Interlocked.Exchange(ref _spareOutputs, null) is { } spare && spare.Length == outputs.Count ? spare : new float[outputs.Count][];
+            for (int i = 0; i < copies.Length; i++)
+            {
+                var values = outputs[i].GetTensorDataAsSpan<float>();
+                if (copies[i]?.Length != values.Length)
+                {
+                    copies[i] = new float[values.Length];
+                }
+                values.CopyTo(copies[i]);
+            }
         }
         catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
         {
             throw new OperationCanceledException("Face detection was cancelled.", cancellationToken);
         }
+        try
+        {
+            return read(copies);
+        }
+        finally
+        {
+            if (keepOutputs)
+            {
+                Volatile.Write(ref _spareOutputs, copies);
+            }
+        }
     }
+
+    private float[][]? _spareOutputs;
 
     public void Dispose() => _session.Dispose();
 }

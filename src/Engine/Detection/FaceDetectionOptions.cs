@@ -43,6 +43,14 @@ public sealed record FaceDetectionOptions
     /// </summary>
     public bool TileFixedInput { get; init; } = true;
 
+    /// <summary>
+    /// Keep the detector's image-sized working arrays (the resized copy, the input tensor, the output copies) for the
+    /// next image of the same size instead of allocating them per image. On for video, where every frame has the same
+    /// size and per-frame arrays piled up on the large-object heap; off by default so that a photo service does not keep
+    /// the buffers of its last photo (up to tens of MiB for a panorama) between requests.
+    /// </summary>
+    public bool ReuseBuffers { get; init; }
+
     /// <summary>Throws, naming the field and value, when an option is out of range.</summary>
     public void Validate()
     {

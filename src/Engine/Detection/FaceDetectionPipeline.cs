@@ -17,6 +17,11 @@ internal sealed class FaceDetectionPipeline
     private readonly int? _fixedHeight;
     private readonly (float B, float G, float R) _meanBgr;
     private readonly CanvasDecoder _decode;
+    // The resized image and the tensor of the whole-image pass, kept for the next image of the same size: a video
+    // detects on every frame, and two new frame-sized arrays per frame were large-object garbage.
+    private readonly SpareArray<float> _resizedSpare = new();
+    private readonly SpareArray<float> _tensorSpare = new();
+    private readonly SpareArray<float> _tiledSpare = new();
 
     public FaceDetectionPipeline(FaceDetectionOptions options, int? fixedWidth, int? fixedHeight, (float B, float G, float R) meanBgr, CanvasDecoder decode)
     {
@@ -37,7 +42,21 @@ internal sealed class FaceDetectionPipeline
         // run, it contributes only the faces too large to be whole in a tile, so that every other face comes
         // from the reference's scale rather than from this smaller view.
         var candidates = new List<DetectedFace>();
-        var whole = _decode(plan.ToBgrTensor(image, _meanBgr), plan.CanvasWidth, plan.CanvasHeight, cancellationToken);
+        var tensor = _options.ReuseBuffers
+            ? plan.ToBgrTensor(image, _meanBgr, _resizedSpare, _tensorSpare)
+            : plan.ToBgrTensor(image, _meanBgr);
+        List<DetectedFace> whole;
+        try
+        {
+            whole = _decode(tensor, plan.CanvasWidth, plan.CanvasHeight, cancellationToken);
+        }
+        finally
+        {
+            if (_options.ReuseBuffers)
+            {
+                _tensorSpare.Give(tensor);
+            }
+        }
         foreach (var face in whole)
         {
             var inImage = face.Scaled((float)(1 / plan.Scale));
@@ -94,11 +113,33 @@ internal sealed class FaceDetectionPipeline
     private void AddTiledCandidates(RgbImage image, TilePlan plan, List<DetectedFace> candidates, CancellationToken cancellationToken)
     {
         var referencePlan = DetectorInputPlan.Create(image.Width, image.Height, _options.DetectorShortSide, null, null, divisor: 1);
-        var resized = referencePlan.Resize(image);
+        var resized = _options.ReuseBuffers ? ResizeWithSpare(image, referencePlan) : referencePlan.Resize(image);
         foreach (var t in plan.Tiles)
         {
-            var tensor = DetectorTensor.FromRegion(resized, t.X, t.Y, t.Width, t.Height, plan.CanvasWidth, plan.CanvasHeight, _meanBgr);
-            foreach (var face in _decode(tensor, plan.CanvasWidth, plan.CanvasHeight, cancellationToken))
+            float[] tensor;
+            if (_options.ReuseBuffers)
+            {
+                tensor = _tensorSpare.Take(3 * plan.CanvasWidth * plan.CanvasHeight);
+                Array.Clear(tensor);
+                DetectorTensor.FillRegion(resized, t.X, t.Y, t.Width, t.Height, plan.CanvasWidth, plan.CanvasHeight, _meanBgr, tensor);
+            }
+            else
+            {
+                tensor = DetectorTensor.FromRegion(resized, t.X, t.Y, t.Width, t.Height, plan.CanvasWidth, plan.CanvasHeight, _meanBgr);
+            }
+            List<DetectedFace> found;
+            try
+            {
+                found = _decode(tensor, plan.CanvasWidth, plan.CanvasHeight, cancellationToken);
+            }
+            finally
+            {
+                if (_options.ReuseBuffers)
+                {
+                    _tensorSpare.Give(tensor);
+                }
+            }
+            foreach (var face in found)
             {
                 var inResized = face.Translated(t.X, t.Y);
                 if (t.Owns(inResized, resized.Width, resized.Height))
@@ -107,5 +148,28 @@ internal sealed class FaceDetectionPipeline
                 }
             }
         }
+        if (_options.ReuseBuffers && !ReferenceEquals(resized, image))
+        {
+            _tiledSpare.Give(resized.Pixels);
+        }
+    }
+
+    /// <summary>The image at the reference's scale in the tiles' spare array (the caller gives it back).</summary>
+    private RgbImage ResizeWithSpare(RgbImage image, DetectorInputPlan plan)
+    {
+        if (plan.ResizedWidth == image.Width && plan.ResizedHeight == image.Height)
+        {
+            return image;
+        }
+        var resized = new RgbImage(plan.ResizedWidth, plan.ResizedHeight, _tiledSpare.Take(plan.ResizedWidth * plan.ResizedHeight * 3));
+        if (plan.Scale < 1)
+        {
+            ImageResizer.ResizeAreaInto(image, resized);
+        }
+        else
+        {
+            ImageResizer.ResizeBilinearInto(image, resized);
+        }
+        return resized;
     }
 }

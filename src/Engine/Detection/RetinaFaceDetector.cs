@@ -74,8 +74,10 @@ public sealed class RetinaFaceDetector : IFaceDetector
 
     /// <summary>Candidates above the threshold on one canvas, in canvas pixels (biubug6 decode with variances).</summary>
     private List<DetectedFace> DecodeCanvas(float[] tensor, int canvasWidth, int canvasHeight, CancellationToken cancellationToken)
+        => _session.Run(tensor, canvasHeight, canvasWidth, OutputNames, _options.ReuseBuffers, cancellationToken, outputs => DecodeOutputs(outputs, canvasWidth, canvasHeight));
+
+    private List<DetectedFace> DecodeOutputs(float[][] outputs, int canvasWidth, int canvasHeight)
     {
-        var outputs = _session.Run(tensor, canvasHeight, canvasWidth, OutputNames, cancellationToken);
         var (loc, conf, landmarkOffsets) = (outputs[0], outputs[1], outputs[2]);
         int count = _priors.Count;
         if (loc.Length != 4 * count || conf.Length != 2 * count || landmarkOffsets.Length != 10 * count)

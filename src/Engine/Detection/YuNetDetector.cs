@@ -82,8 +82,10 @@ public sealed class YuNetDetector : IFaceDetector
 
     /// <summary>Candidates above the threshold on one canvas, in canvas pixels (FaceDetectorYN's decode).</summary>
     private List<DetectedFace> DecodeCanvas(float[] tensor, int canvasWidth, int canvasHeight, CancellationToken cancellationToken)
+        => _session.Run(tensor, canvasHeight, canvasWidth, OutputNames, _options.ReuseBuffers, cancellationToken, outputs => DecodeOutputs(outputs, canvasWidth, canvasHeight));
+
+    private List<DetectedFace> DecodeOutputs(float[][] outputs, int canvasWidth, int canvasHeight)
     {
-        var outputs = _session.Run(tensor, canvasHeight, canvasWidth, OutputNames, cancellationToken);
         var candidates = new List<DetectedFace>();
         float threshold = ScoreThreshold;
         for (int level = 0; level < Strides.Length; level++)

@@ -26,6 +26,28 @@ public sealed class FaceAligner
     }
 
     /// <summary>
+    /// <see cref="Align"/> into an existing square crop (its side is the face size), so that a caller aligning face
+    /// after face (video frames) reuses one crop instead of allocating a face-sized image each time. Same pixels.
+    /// </summary>
+    public AlignedFace AlignInto(RgbImage image, IReadOnlyList<Vector2> landmarks, RgbImage crop)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(landmarks);
+        ArgumentNullException.ThrowIfNull(crop);
+        if (landmarks.Count != 5)
+        {
+            throw new ArgumentException($"Alignment needs the 5 landmarks (eyes, nose, mouth corners), got {landmarks.Count}.", nameof(landmarks));
+        }
+        if (crop.Width != crop.Height)
+        {
+            throw new ArgumentException($"The crop must be square (the face size), it is {crop.Width}×{crop.Height}.", nameof(crop));
+        }
+        var imageToFace = SimilarityEstimator.Estimate(landmarks, FfhqTemplate.ForFaceSize(crop.Width));
+        AffineWarper.WarpInto(image.Pixels, image.Width, image.Height, 3, imageToFace, PixelRegion.Whole(crop.Width, crop.Height), crop.Pixels, GreyBorder);
+        return new AlignedFace(crop, imageToFace);
+    }
+
+    /// <summary>
     /// The reference's --has_aligned mode: the input already is an aligned face, only resized to faceSize² with
     /// INTER_LINEAR. There is no paste-back, so the matrix returned is just that resize.
     /// </summary>

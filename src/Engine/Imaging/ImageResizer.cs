@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace CodeFormer.Engine.Imaging;
 
 /// <summary>
@@ -25,16 +27,43 @@ public static class ImageResizer
         return Resize(src, width, height, xs, ys);
     }
 
+    /// <summary>
+    /// <see cref="ResizeBilinear"/> into an existing image of the target size (colour only): for callers that resize
+    /// the same sizes over and over (video frames), so that no new frame-sized buffer is allocated each time.
+    /// </summary>
+    public static void ResizeBilinearInto(RgbImage src, RgbImage destination)
+    {
+        ArgumentNullException.ThrowIfNull(src);
+        ArgumentNullException.ThrowIfNull(destination);
+        ResizeInterleaved(src.Pixels, src.Width, src.Height, 3, destination.Width, destination.Height,
+            AxisWeights.Linear(src.Width, destination.Width), AxisWeights.Linear(src.Height, destination.Height), destination.Pixels);
+    }
+
     public static RgbImage ResizeArea(RgbImage src, int width, int height)
     {
         ArgumentNullException.ThrowIfNull(src);
+        var (xs, ys) = AreaWeights(src, width, height);
+        return Resize(src, width, height, xs, ys);
+    }
+
+    /// <summary><see cref="ResizeArea"/> into an existing image of the target size (colour only); see <see cref="ResizeBilinearInto"/>.</summary>
+    public static void ResizeAreaInto(RgbImage src, RgbImage destination)
+    {
+        ArgumentNullException.ThrowIfNull(src);
+        ArgumentNullException.ThrowIfNull(destination);
+        var (xs, ys) = AreaWeights(src, destination.Width, destination.Height);
+        ResizeInterleaved(src.Pixels, src.Width, src.Height, 3, destination.Width, destination.Height, xs, ys, destination.Pixels);
+    }
+
+    private static (AxisWeights X, AxisWeights Y) AreaWeights(RgbImage src, int width, int height)
+    {
         ValidateSize(width, height);
         // OpenCV uses true area averaging only when neither axis is enlarged; otherwise both axes use the
         // "area-phase" bilinear kernel (resize.cpp, the INTER_AREA branch of the generic resize).
         bool shrinking = width <= src.Width && height <= src.Height;
-        var xs = shrinking ? AxisWeights.Area(src.Width, width) : AxisWeights.AreaPhaseLinear(src.Width, width);
-        var ys = shrinking ? AxisWeights.Area(src.Height, height) : AxisWeights.AreaPhaseLinear(src.Height, height);
-        return Resize(src, width, height, xs, ys);
+        return shrinking
+            ? (AxisWeights.Area(src.Width, width), AxisWeights.Area(src.Height, height))
+            : (AxisWeights.AreaPhaseLinear(src.Width, width), AxisWeights.AreaPhaseLinear(src.Height, height));
     }
 
     /// <summary>Bilinear (INTER_LINEAR) resize of a single float plane of <paramref name="w"/>×<paramref name="h"/>.</summary>
@@ -80,25 +109,31 @@ public static class ImageResizer
     /// band boundary are resized horizontally twice (about 1/64 more work when enlarging).
     /// </summary>
     private static float[] ResizeInterleaved(
-        float[] src, int srcW, int srcH, int channels, int dstW, int dstH, AxisWeights xs, AxisWeights ys)
+        float[] src, int srcW, int srcH, int channels, int dstW, int dstH, AxisWeights xs, AxisWeights ys, float[]? into = null)
     {
-        var dst = new float[(long)dstW * dstH * channels];
+        var dst = into ?? new float[(long)dstW * dstH * channels];
+        if (dst.LongLength != (long)dstW * dstH * channels)
+        {
+            throw new ArgumentException($"A {dstW}×{dstH}×{channels} resize needs {(long)dstW * dstH * channels} values; the destination holds {dst.LongLength}.", nameof(into));
+        }
         int rowLength = dstW * channels;
         int bands = (dstH + BandRows - 1) / BandRows;
         // One horizontal-pass buffer per worker, reused across its bands: a fresh array per band was garbage the size of
         // the canvas' half by the end of a large resize, all of it on the large-object heap until the next full GC.
+        // Rented, not allocated: a video resizes every frame, and a new band buffer per worker per frame was large-object
+        // garbage that only full collections free (ResizeBand takes a buffer at least as long as it needs).
         long bufferLength = 0;
         for (int band = 0; band < bands; band++)
         {
             int first = ys.Index[ys.Start[band * BandRows]], last = ys.Index[ys.Start[Math.Min(dstH, (band + 1) * BandRows)] - 1];
             bufferLength = Math.Max(bufferLength, (long)(Math.Abs(last - first) + 1) * rowLength);
         }
-        Parallel.For(0, bands, () => new float[bufferLength], (band, _, rows) =>
+        Parallel.For(0, bands, () => ArrayPool<float>.Shared.Rent(checked((int)bufferLength)), (band, _, rows) =>
         {
             int firstRow = band * BandRows, endRow = Math.Min(dstH, firstRow + BandRows);
             return ResizeBand(src, srcW, channels, dstW, xs, ys, firstRow, endRow, rows,
                 dst.AsSpan((int)((long)firstRow * rowLength), (endRow - firstRow) * rowLength));
-        }, _ => { });
+        }, rows => ArrayPool<float>.Shared.Return(rows));
         return dst;
     }
 

@@ -42,9 +42,22 @@ public static class FaceTensorLayout
 
     public static RgbImage Unpack(ReadOnlySpan<float> source, int index, int size)
     {
+        var image = new RgbImage(size, size);
+        UnpackInto(source, index, image);
+        return image;
+    }
+
+    /// <summary>Face <paramref name="index"/> of the batch into an existing square image (reused across video frames).</summary>
+    public static void UnpackInto(ReadOnlySpan<float> source, int index, RgbImage image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        int size = image.Width;
+        if (image.Height != size)
+        {
+            throw new ArgumentException($"A face image must be square, this one is {image.Width}×{image.Height}.", nameof(image));
+        }
         int plane = size * size;
         var item = source.Slice(index * 3 * plane, 3 * plane);
-        var image = new RgbImage(size, size);
         var pixels = image.Pixels;
         for (int i = 0; i < plane; i++)
         {
@@ -52,7 +65,6 @@ public static class FaceTensorLayout
             pixels[3 * i + 1] = ToLevel(item[plane + i]);
             pixels[3 * i + 2] = ToLevel(item[2 * plane + i]);
         }
-        return image;
     }
 
     private static float ToLevel(float value) => (Math.Clamp(value, -1f, 1f) + 1f) * 127.5f;

@@ -86,12 +86,7 @@ public sealed class RestorationEngineFactory(ILogger<RestorationEngineFactory> l
         var onnxPath = await ResolveOnnxAsync(settings.ModelPath, ModelRegistry.CodeFormer, "CodeFormer", cache, notice,
             (checkpoint, onnx) => CheckpointConverter.Convert(checkpoint, onnx, CodeFormerArchitecture.Full, fp16, new Progress<string>(notice)),
             cancellationToken, fp16 ? ".fp16" : "");
-        var runConfig = new Dictionary<string, string>();
-        if (provider.IsGpu && !settings.Cuda.UseArena)
-        {
-            // ONNX Runtime has no switch to turn the CUDA arena off; shrinking it after every Run returns its memory instead.
-            runConfig["memory.enable_memory_arena_shrinkage"] = $"gpu:{settings.Cuda.DeviceId}";
-        }
+        var runConfig = SessionOptionsFactory.CodeFormerRunConfig(settings, provider);
         var session = CodeFormerSession.Open(onnxPath, sessionOptions, maxBatch: settings.BatchSize!.Value,
             ioBinding: settings.IoBinding ?? provider.IsGpu, runConfig: runConfig);
         string precision = session.Contract.Precision ?? "float32";

@@ -20,6 +20,8 @@ public static class SessionOptionsFactory
     public const string CudaProvider = "CUDA";
 
     /// <summary>
+    /// Device and threads only, for benches and tests; engines build their options from the whole
+    /// <see cref="EngineSettings"/> (CUDA options, requireGpu) with the other overload.
     /// Creates options with all graph optimisations on. <paramref name="chosenProvider"/> starts with the provider
     /// that will run ("CUDA" or "CPU"); when <see cref="ExecutionDevice.Auto"/> fell back to the CPU it goes on with
     /// the reason, e.g. <c>CPU (CUDA unavailable: EntryPointNotFoundException: …)</c>. The caller owns the result.
@@ -67,6 +69,23 @@ public static class SessionOptionsFactory
             default:
                 throw new ArgumentOutOfRangeException(nameof(settings), settings.Device, "Unknown execution device.");
         }
+    }
+
+    /// <summary>
+    /// Run-time configuration of a CodeFormer session for these settings and provider: on CUDA without the arena, the
+    /// arena is shrunk after every Run (ONNX Runtime has no switch to turn the CUDA arena off). One place, so that the
+    /// photo engine and the single-face engines (colorize, inpaint, video) run their sessions alike.
+    /// </summary>
+    public static Dictionary<string, string> CodeFormerRunConfig(EngineSettings settings, ExecutionProviderChoice provider)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(provider);
+        var runConfig = new Dictionary<string, string>();
+        if (provider.IsGpu && !settings.Cuda.UseArena)
+        {
+            runConfig["memory.enable_memory_arena_shrinkage"] = $"gpu:{settings.Cuda.DeviceId}";
+        }
+        return runConfig;
     }
 
     /// <summary>The CUDA provider options as ONNX Runtime names them (documented in its CUDA execution provider page).</summary>

@@ -11,7 +11,8 @@ internal static class TaskModelResolver
     /// once to "&lt;cache&gt;/&lt;stem&gt;.onnx" with the task's architecture and AdaIN setting, and reused while its stamp
     /// says it came from that very file.
     /// </summary>
-    public static async Task<string> ResolveOnnxAsync(FaceTaskProfile profile, string? explicitPath, ModelCache cache, Action<string> notice, CancellationToken cancellationToken)
+    /// <param name="fp16">Convert to float16 (<see cref="ModelPrecision.Fp16"/>), kept beside the FP32 file as "&lt;stem&gt;.fp16.onnx" as the photo engine does.</param>
+    public static async Task<string> ResolveOnnxAsync(FaceTaskProfile profile, string? explicitPath, ModelCache cache, Action<string> notice, CancellationToken cancellationToken, bool fp16 = false)
     {
         if (explicitPath is not null && Path.GetExtension(explicitPath).ToLowerInvariant() is not (".pth" or ".pt" or ".ckpt"))
         {
@@ -24,11 +25,11 @@ internal static class TaskModelResolver
             notice(licenceNotice);
         }
         var checkpoint = await cache.ResolveAsync(profile.Model, explicitPath, null, cancellationToken).ConfigureAwait(false);
-        var onnxPath = Path.Combine(cache.Directory, Path.GetFileNameWithoutExtension(checkpoint) + ".onnx");
+        var onnxPath = Path.Combine(cache.Directory, Path.GetFileNameWithoutExtension(checkpoint) + (fp16 ? ".fp16" : "") + ".onnx");
         if (!ConvertedModelStamp.Matches(onnxPath, checkpoint))
         {
-            notice($"converting {checkpoint} to ONNX (once, AdaIN {(profile.AdaIn ? "on" : "off")}): {onnxPath}");
-            CheckpointConverter.Convert(checkpoint, onnxPath, profile.Architecture, fp16: false, new Progress<string>(notice), profile.AdaIn);
+            notice($"converting {checkpoint} to ONNX (once, AdaIN {(profile.AdaIn ? "on" : "off")}{(fp16 ? ", float16" : "")}): {onnxPath}");
+            CheckpointConverter.Convert(checkpoint, onnxPath, profile.Architecture, fp16, new Progress<string>(notice), profile.AdaIn);
             ConvertedModelStamp.Write(onnxPath, checkpoint);
         }
         return onnxPath;

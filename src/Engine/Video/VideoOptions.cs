@@ -37,11 +37,43 @@ public sealed record VideoOptions
 public sealed record VideoProgress(long Frame, long TotalFrames, double FramesPerSecond, TimeSpan? Remaining);
 
 /// <summary>What a video run produced.</summary>
-/// <param name="FacesPerFrame">How many faces were restored in each frame.</param>
+/// <param name="Faces">How many faces the frames had (running counts: nothing is kept per frame unless RecordFaces).</param>
 /// <param name="TrackedFaces">Each frame's tracked faces, when <see cref="VideoOptions.RecordFaces"/>.</param>
-/// <param name="PeakWorkingSetBytes">This process's peak working set when the video was done (the ffmpeg processes are not counted).</param>
-public sealed record VideoResult(string OutputPath, VideoInfo Input, long Frames, IReadOnlyList<int> FacesPerFrame,
-    IReadOnlyList<IReadOnlyList<TrackedFace>>? TrackedFaces, double Seconds, long PeakWorkingSetBytes)
+/// <param name="PeakWorkingSetBytes">
+/// This process's peak working set while the video ran (the ffmpeg processes are not counted): the high-water mark is
+/// reset when the video starts where the system allows it (Linux), else it is the process's peak so far.
+/// </param>
+/// <param name="PeakIsThisVideos">True when the peak was reset at the start, so it belongs to this video alone.</param>
+public sealed record VideoResult(string OutputPath, VideoInfo Input, long Frames, VideoFaceCounts Faces,
+    IReadOnlyList<IReadOnlyList<TrackedFace>>? TrackedFaces, double Seconds, long PeakWorkingSetBytes, bool PeakIsThisVideos)
 {
     public double FramesPerSecond => Seconds > 0 ? Frames / Seconds : 0;
+}
+
+/// <summary>Faces over a whole video, in constant space however long it is.</summary>
+/// <param name="FramesWithFaces">Frames in which at least one face was restored.</param>
+/// <param name="Fewest">Fewest faces restored in one frame.</param>
+/// <param name="Most">Most faces restored in one frame.</param>
+/// <param name="Total">Faces restored over all frames.</param>
+public sealed record VideoFaceCounts(long FramesWithFaces, int Fewest, int Most, long Total)
+{
+    public double Average(long frames) => frames > 0 ? (double)Total / frames : 0;
+}
+
+/// <summary>Folds each frame's face count into <see cref="VideoFaceCounts"/>.</summary>
+internal sealed class FaceCountsBuilder
+{
+    private long _framesWithFaces, _total, _frames;
+    private int _fewest = int.MaxValue, _most;
+
+    public void Add(int faces)
+    {
+        _frames++;
+        _total += faces;
+        _framesWithFaces += faces > 0 ? 1 : 0;
+        _fewest = Math.Min(_fewest, faces);
+        _most = Math.Max(_most, faces);
+    }
+
+    public VideoFaceCounts Build() => new(_framesWithFaces, _frames == 0 ? 0 : _fewest, _most, _total);
 }
