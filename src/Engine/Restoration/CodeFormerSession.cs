@@ -28,7 +28,7 @@ namespace CodeFormer.Engine.Restoration;
 /// The caller owns the <see cref="SessionOptions"/> and must keep them alive as long as this object, because the
 /// code-only session is created from them on first use.
 /// </summary>
-public sealed class CodeFormerSession : IFaceRestorer
+internal sealed class CodeFormerSession : IFaceRestorer
 {
     public const double MinFidelity = 0.0;
     public const double MaxFidelity = 2.0;
