@@ -78,6 +78,13 @@ public sealed class RestorationEngineFactory(ILogger<RestorationEngineFactory> l
         }
     }
 
+    /// <summary>
+    /// The CUDA device whose pinned host memory stages the face batches, or null for ordinary memory: only IO-bound
+    /// batches on CUDA are staged; the CPU path keeps binding (or running on) the batcher's own buffers.
+    /// </summary>
+    internal static int? PinnedDeviceFor(EngineSettings settings, ExecutionProviderChoice provider, bool ioBinding)
+        => ioBinding && provider.IsGpu && settings.Cuda.PinnedHostMemory ? settings.Cuda.DeviceId : null;
+
     private async Task<IFaceRestorer> OpenRestorerAsync(EngineSettings settings, ExecutionProviderChoice provider, ModelCache cache, SessionOptions sessionOptions,
         Action<string> notice, CancellationToken cancellationToken)
     {
@@ -92,8 +99,9 @@ public sealed class RestorationEngineFactory(ILogger<RestorationEngineFactory> l
             // ONNX Runtime has no switch to turn the CUDA arena off; shrinking it after every Run returns its memory instead.
             runConfig["memory.enable_memory_arena_shrinkage"] = $"gpu:{settings.Cuda.DeviceId}";
         }
+        bool ioBinding = settings.IoBinding ?? provider.IsGpu;
         var session = CodeFormerSession.Open(onnxPath, sessionOptions, maxBatch: settings.BatchSize!.Value,
-            ioBinding: settings.IoBinding ?? provider.IsGpu, runConfig: runConfig);
+            ioBinding: ioBinding, runConfig: runConfig, cudaPinnedDevice: PinnedDeviceFor(settings, provider, ioBinding));
         string precision = session.Contract.Precision ?? "float32";
         if (fp16 != (precision == "float16"))
         {
