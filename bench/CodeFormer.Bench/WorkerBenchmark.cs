@@ -42,6 +42,8 @@ internal static class WorkerBenchmark
             // A device's activations are not in host memory: count only the host's batch tensors, as the factory does on CUDA
             // (with the CPU network's figure the budget refuses a 512² photo at batch 8).
             NetworkBytesPerFace = EngineMemoryProfile.HostTensorBytesPerFace(device.FaceSize),
+            // As the factory sets it on CUDA: the device's activations are not in the host heap, so no trim after the faces.
+            NetworkUsesHostHeap = args.Text("trim") is "on",
         };
 
         int cores = Environment.ProcessorCount;

@@ -66,6 +66,7 @@ public sealed class RestorationEngineFactory(ILogger<RestorationEngineFactory> l
                 NetworkBytesPerFace = provider.IsGpu
                     ? EngineMemoryProfile.HostTensorBytesPerFace(restorer.FaceSize)
                     : EngineMemoryProfile.CodeFormerBytesPerFace,
+                NetworkUsesHostHeap = !provider.IsGpu,
             };
         }
         catch
