@@ -12,7 +12,7 @@ public enum DetectorKind
 }
 
 /// <summary>Creates a detector of the chosen kind; the caller owns the session options and the returned detector.</summary>
-public static class FaceDetectorFactory
+internal static class FaceDetectorFactory
 {
     public static IFaceDetector Create(DetectorKind kind, string modelPath, SessionOptions options, FaceDetectionOptions detection) => kind switch
     {

@@ -32,12 +32,12 @@ public sealed class RetinaFaceDetector : IFaceDetector
     private readonly RetinaFacePriors _priors;
     private readonly FaceDetectionPipeline _pipeline;
 
-    public RetinaFaceDetector(string modelPath, SessionOptions sessionOptions, FaceDetectionOptions? options = null)
+    internal RetinaFaceDetector(string modelPath, SessionOptions sessionOptions, FaceDetectionOptions? options = null)
         : this(DetectorSession.Open(modelPath, sessionOptions, OutputNames), options)
     {
     }
 
-    public RetinaFaceDetector(byte[] model, SessionOptions sessionOptions, FaceDetectionOptions? options = null)
+    internal RetinaFaceDetector(byte[] model, SessionOptions sessionOptions, FaceDetectionOptions? options = null)
         : this(DetectorSession.Open(model, sessionOptions, OutputNames), options)
     {
     }

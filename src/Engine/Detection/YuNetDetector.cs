@@ -31,12 +31,12 @@ public sealed class YuNetDetector : IFaceDetector
     private readonly int? _fixedWidth;
     private readonly FaceDetectionPipeline _pipeline;
 
-    public YuNetDetector(string modelPath, SessionOptions sessionOptions, FaceDetectionOptions? options = null)
+    internal YuNetDetector(string modelPath, SessionOptions sessionOptions, FaceDetectionOptions? options = null)
         : this(DetectorSession.Open(modelPath, sessionOptions, OutputNames), options)
     {
     }
 
-    public YuNetDetector(byte[] model, SessionOptions sessionOptions, FaceDetectionOptions? options = null)
+    internal YuNetDetector(byte[] model, SessionOptions sessionOptions, FaceDetectionOptions? options = null)
         : this(DetectorSession.Open(model, sessionOptions, OutputNames), options)
     {
     }

@@ -161,6 +161,12 @@ public sealed class CudaSettings
     /// <summary>Copies on the default stream (ONNX Runtime's default, safe); false lets copies overlap compute.</summary>
     public bool CopyInDefaultStream { get; set; } = true;
 
+    /// <summary>
+    /// Stage IO-bound face batches in CUDA-pinned (page-locked) host memory, so the host↔device copies are DMA at full
+    /// bus speed instead of going through the driver's own pageable bounce buffer. Read only with IO binding on CUDA.
+    /// </summary>
+    public bool PinnedHostMemory { get; set; } = true;
+
     public IEnumerable<string> Problems()
     {
         if (DeviceId < 0)

@@ -65,6 +65,14 @@ public sealed class RestorationEngine : IDisposable
     /// </summary>
     public long BaselineResidentBytes { get; init; }
 
+    /// <summary>
+    /// Whether the network's activations live in this process's native heap (a CPU network), so that after each photo's
+    /// faces the freed heap is handed back to the system before the canvas is made. True unless the host says the
+    /// network runs on a device: there the trim frees nothing of the network's, and it costs CPU time per photo that the
+    /// device's feeders need (malloc_trim walks every heap arena).
+    /// </summary>
+    public bool NetworkUsesHostHeap { get; init; } = true;
+
     /// <summary>The network's working memory per face in a batch; CodeFormer's measured figure unless a host knows better.</summary>
     public long NetworkBytesPerFace { get; init; } = EngineMemoryProfile.CodeFormerBytesPerFace;
 
@@ -241,7 +249,10 @@ public sealed class RestorationEngine : IDisposable
             // when the last one is back. Everything after it runs while the network serves other photos.
             var restored = await RestoreFacesAsync(aligned.Select(a => a.Crop).ToList()).ConfigureAwait(false);
             // The network's activations were freed; hand them back to the system before the canvas is made.
-            NativeHeap.Trim();
+            if (engine.NetworkUsesHostHeap)
+            {
+                NativeHeap.Trim();
+            }
 
             var reports = faces.Select((f, i) => ReportInPhotoPixels(i, f, aligned[i].ImageToFace, original, work)).ToList();
             var comparisonBefore = options.IncludeComparison ? work : null;

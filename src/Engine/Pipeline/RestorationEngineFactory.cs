@@ -66,6 +66,7 @@ public sealed class RestorationEngineFactory(ILogger<RestorationEngineFactory> l
                 NetworkBytesPerFace = provider.IsGpu
                     ? EngineMemoryProfile.HostTensorBytesPerFace(restorer.FaceSize)
                     : EngineMemoryProfile.CodeFormerBytesPerFace,
+                NetworkUsesHostHeap = !provider.IsGpu,
             };
         }
         catch
@@ -78,6 +79,13 @@ public sealed class RestorationEngineFactory(ILogger<RestorationEngineFactory> l
         }
     }
 
+    /// <summary>
+    /// The CUDA device whose pinned host memory stages the face batches, or null for ordinary memory: only IO-bound
+    /// batches on CUDA are staged; the CPU path keeps binding (or running on) the batcher's own buffers.
+    /// </summary>
+    internal static int? PinnedDeviceFor(EngineSettings settings, ExecutionProviderChoice provider, bool ioBinding)
+        => ioBinding && provider.IsGpu && settings.Cuda.PinnedHostMemory ? settings.Cuda.DeviceId : null;
+
     private async Task<IFaceRestorer> OpenRestorerAsync(EngineSettings settings, ExecutionProviderChoice provider, ModelCache cache, SessionOptions sessionOptions,
         Action<string> notice, CancellationToken cancellationToken)
     {
@@ -87,8 +95,9 @@ public sealed class RestorationEngineFactory(ILogger<RestorationEngineFactory> l
             (checkpoint, onnx) => CheckpointConverter.Convert(checkpoint, onnx, CodeFormerArchitecture.Full, fp16, new Progress<string>(notice)),
             cancellationToken, fp16 ? ".fp16" : "");
         var runConfig = SessionOptionsFactory.CodeFormerRunConfig(settings, provider);
+        bool ioBinding = settings.IoBinding ?? provider.IsGpu;
         var session = CodeFormerSession.Open(onnxPath, sessionOptions, maxBatch: settings.BatchSize!.Value,
-            ioBinding: settings.IoBinding ?? provider.IsGpu, runConfig: runConfig);
+            ioBinding: ioBinding, runConfig: runConfig, cudaPinnedDevice: PinnedDeviceFor(settings, provider, ioBinding));
         string precision = session.Contract.Precision ?? "float32";
         if (fp16 != (precision == "float16"))
         {

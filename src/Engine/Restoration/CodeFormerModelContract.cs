@@ -22,7 +22,7 @@ public sealed record CodeFormerModelContract
     /// <summary>The fidelity input (w), or null for models that have none (e.g. code-only graphs).</summary>
     public string? FidelityInputName { get; init; }
     /// <summary><see cref="TensorElementType.Double"/> or <see cref="TensorElementType.Float"/> when a fidelity input exists.</summary>
-    public TensorElementType? FidelityElementType { get; init; }
+    internal TensorElementType? FidelityElementType { get; init; }
     /// <summary>True for a rank-0 fidelity input, false for shape [1].</summary>
     public bool FidelityIsScalar { get; init; }
     /// <summary>The batch size the model was exported with, or null when the batch axis is dynamic.</summary>
@@ -40,12 +40,12 @@ public sealed record CodeFormerModelContract
     public bool HasDynamicBatch => FixedBatch is null;
 
     /// <summary>Reads the contract or throws <see cref="ModelContractException"/> naming the model and the problem.</summary>
-    public static CodeFormerModelContract Read(InferenceSession session, string modelPath)
+    internal static CodeFormerModelContract Read(InferenceSession session, string modelPath)
         => TryRead(session, modelPath, out var contract, out string? reason)
             ? contract
             : throw new ModelContractException($"Cannot drive '{modelPath}' as a CodeFormer model: {reason}.");
 
-    public static bool TryRead(InferenceSession session, string modelPath, out CodeFormerModelContract contract, out string? reason)
+    internal static bool TryRead(InferenceSession session, string modelPath, out CodeFormerModelContract contract, out string? reason)
     {
         contract = null!;
         reason = Check(session, modelPath, out var read);

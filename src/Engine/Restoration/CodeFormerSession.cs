@@ -17,7 +17,9 @@ namespace CodeFormer.Engine.Restoration;
 /// <para>
 /// Memory: image input and output tensors are views (<see cref="OrtValue.CreateTensorValueWithData"/>) over the
 /// caller's spans and the weight over a stack slot, so a call allocates no tensor data and copies nothing;
-/// only fixed-batch models with a partial last chunk go through a pooled padded buffer.
+/// only fixed-batch models with a partial last chunk go through a pooled padded buffer. On CUDA with IO binding the
+/// batches are staged in CUDA-pinned host memory instead (<see cref="PinnedBatchStaging"/>): one CPU copy in and out
+/// buys a DMA transfer to and from the device.
 /// </para>
 /// <para>
 /// Thread safety: <see cref="Restore"/> may be called concurrently. ONNX Runtime's Run is thread-safe and
@@ -28,7 +30,7 @@ namespace CodeFormer.Engine.Restoration;
 /// The caller owns the <see cref="SessionOptions"/> and must keep them alive as long as this object, because the
 /// code-only session is created from them on first use.
 /// </summary>
-public sealed class CodeFormerSession : IFaceRestorer
+internal sealed class CodeFormerSession : IFaceRestorer
 {
     public const double MinFidelity = 0.0;
     public const double MaxFidelity = 2.0;
@@ -40,6 +42,7 @@ public sealed class CodeFormerSession : IFaceRestorer
     private readonly int _dynamicBatch;
     private readonly bool _ioBinding;
     private readonly IReadOnlyDictionary<string, string> _runConfig;
+    private readonly PinnedBatchStaging? _pinned;
     // Opened on the first fidelity-0 call under _codeOnlyLock. Not a Lazy<T>: that would cache a failed open
     // (e.g. a transient out-of-memory on the GPU) forever.
     private readonly Lock _codeOnlyLock = new();
@@ -49,8 +52,10 @@ public sealed class CodeFormerSession : IFaceRestorer
     /// <summary>A session with the contract read from it.</summary>
     private sealed record LoadedModel(InferenceSession Session, CodeFormerModelContract Contract);
 
-    private CodeFormerSession(LoadedModel main, string? codeOnlyPath, SessionOptions options, int dynamicBatch, bool ioBinding, IReadOnlyDictionary<string, string>? runConfig)
+    private CodeFormerSession(LoadedModel main, string? codeOnlyPath, SessionOptions options, int dynamicBatch, bool ioBinding, IReadOnlyDictionary<string, string>? runConfig,
+        PinnedBatchStaging? pinned)
     {
+        _pinned = pinned;
         _ioBinding = ioBinding;
         _runConfig = runConfig ?? new Dictionary<string, string>();
         _main = main;
@@ -68,6 +73,8 @@ public sealed class CodeFormerSession : IFaceRestorer
     public int FaceSize => Contract.FaceSize;
     /// <summary>Faces per Run on the main model: its fixed batch, or the dynamic batch limit.</summary>
     public int MaxBatch => BatchOf(Contract);
+    /// <summary>Whether batches are staged in CUDA-pinned host memory.</summary>
+    public bool UsesPinnedHostMemory => _pinned is not null;
 
     /// <summary>
     /// Opens <paramref name="modelPath"/>. When <paramref name="codeOnlyModelPath"/> is null the sibling
@@ -76,14 +83,20 @@ public sealed class CodeFormerSession : IFaceRestorer
     /// <param name="maxBatch">Faces per Run for dynamic-batch models; default <see cref="DefaultDynamicBatch"/>.</param>
     /// <param name="ioBinding">Run each batch through an <see cref="OrtIoBinding"/> (inputs and the output bound to the caller's buffers) instead of Run.</param>
     /// <param name="runConfig">RunOptions config entries for every Run (e.g. CUDA arena shrinkage after each batch).</param>
+    /// <param name="cudaPinnedDevice">Stage the IO-bound batches in pinned host memory of this CUDA device; needs
+    /// <paramref name="ioBinding"/> and options with the CUDA provider (else <see cref="GpuUnavailableException"/>).</param>
     public static CodeFormerSession Open(string modelPath, SessionOptions options, string? codeOnlyModelPath = null, int? maxBatch = null,
-        bool ioBinding = false, IReadOnlyDictionary<string, string>? runConfig = null)
+        bool ioBinding = false, IReadOnlyDictionary<string, string>? runConfig = null, int? cudaPinnedDevice = null)
     {
         ArgumentNullException.ThrowIfNull(modelPath);
         ArgumentNullException.ThrowIfNull(options);
         if (maxBatch is < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(maxBatch), $"The batch limit must be at least 1, got {maxBatch}.");
+        }
+        if (cudaPinnedDevice is not null && !ioBinding)
+        {
+            throw new ArgumentException("Pinned host memory stages IO-bound batches: it needs ioBinding.", nameof(cudaPinnedDevice));
         }
         if (!File.Exists(modelPath))
         {
@@ -97,13 +110,16 @@ public sealed class CodeFormerSession : IFaceRestorer
         string? codeOnly = codeOnlyModelPath ?? (File.Exists(sibling) ? sibling : null);
 
         var session = new InferenceSession(modelPath, options);
+        PinnedBatchStaging? pinned = null;
         try
         {
             var contract = CodeFormerModelContract.Read(session, modelPath);
-            return new CodeFormerSession(new LoadedModel(session, contract), codeOnly, options, maxBatch ?? DefaultDynamicBatch, ioBinding, runConfig);
+            pinned = cudaPinnedDevice is { } device ? PinnedBatchStaging.Create(session, device) : null;
+            return new CodeFormerSession(new LoadedModel(session, contract), codeOnly, options, maxBatch ?? DefaultDynamicBatch, ioBinding, runConfig, pinned);
         }
         catch
         {
+            pinned?.Dispose();
             session.Dispose();
             throw;
         }
@@ -162,13 +178,17 @@ public sealed class CodeFormerSession : IFaceRestorer
                     float* chunkOut = outputStart + done * faceLength;
                     try
                     {
-                        if (contract.FixedBatch is { } fixedBatch && n < fixedBatch)
+                        if (_pinned is not null)
+                        {
+                            RunPinned(_pinned, session, contract, runOptions, chunkIn, chunkOut, n, faceLength, fidelity);
+                        }
+                        else if (contract.FixedBatch is { } fixedBatch && n < fixedBatch)
                         {
                             RunPadded(session, contract, runOptions, chunkIn, chunkOut, n, fixedBatch, faceLength, fidelity, _ioBinding);
                         }
                         else
                         {
-                            RunChunk(session, contract, runOptions, chunkIn, chunkOut, n, fidelity, _ioBinding);
+                            RunChunk(session, contract, runOptions, chunkIn, chunkOut, n, fidelity, _ioBinding, OrtMemoryInfo.DefaultInstance);
                         }
                     }
                     catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
@@ -195,7 +215,7 @@ public sealed class CodeFormerSession : IFaceRestorer
             fixed (float* padIn = inBuffer)
             fixed (float* padOut = outBuffer)
             {
-                RunChunk(session, contract, runOptions, padIn, padOut, fixedBatch, fidelity, ioBinding);
+                RunChunk(session, contract, runOptions, padIn, padOut, fixedBatch, fidelity, ioBinding, OrtMemoryInfo.DefaultInstance);
             }
             outBuffer.AsSpan(0, used).CopyTo(new Span<float>(chunkOut, used));
         }
@@ -206,13 +226,43 @@ public sealed class CodeFormerSession : IFaceRestorer
         }
     }
 
+    /// <summary>
+    /// One chunk through pinned staging: copied into the pinned input (zero-padded to a fixed batch), run with both
+    /// buffers bound, and the chunk's faces copied back out. The two copies are CPU memcpy of what the device transfer
+    /// then moves by DMA.
+    /// </summary>
+    private static unsafe void RunPinned(PinnedBatchStaging staging, InferenceSession session, CodeFormerModelContract contract, RunOptions runOptions,
+        float* chunkIn, float* chunkOut, int n, long faceLength, double fidelity)
+    {
+        int runFaces = contract.FixedBatch is { } fixedBatch && n < fixedBatch ? fixedBatch : n;
+        long used = n * faceLength;
+        long total = runFaces * faceLength;
+        var buffers = staging.Rent(total);
+        try
+        {
+            float* pinnedIn = (float*)buffers.Input;
+            float* pinnedOut = (float*)buffers.Output;
+            Buffer.MemoryCopy(chunkIn, pinnedIn, total * sizeof(float), used * sizeof(float));
+            if (total > used)
+            {
+                new Span<float>(pinnedIn + used, checked((int)(total - used))).Clear();
+            }
+            RunChunk(session, contract, runOptions, pinnedIn, pinnedOut, runFaces, fidelity, ioBinding: true, staging.Info);
+            Buffer.MemoryCopy(pinnedOut, chunkOut, used * sizeof(float), used * sizeof(float));
+        }
+        finally
+        {
+            staging.Return(buffers);
+        }
+    }
+
+    /// <param name="memory">Where the face and output buffers live: ordinary host memory, or CUDA-pinned host memory.</param>
     private static unsafe void RunChunk(InferenceSession session, CodeFormerModelContract contract, RunOptions runOptions,
-        float* chunkIn, float* chunkOut, int n, double fidelity, bool ioBinding)
+        float* chunkIn, float* chunkOut, int n, double fidelity, bool ioBinding, OrtMemoryInfo memory)
     {
         int s = contract.FaceSize;
         long[] shape = [n, 3, s, s];
         long bytes = (long)n * 3 * s * s * sizeof(float);
-        var memory = OrtMemoryInfo.DefaultInstance;
         using var imageValue = OrtValue.CreateTensorValueWithData(memory, TensorElementType.Float, shape, (IntPtr)chunkIn, bytes);
         using var outputValue = OrtValue.CreateTensorValueWithData(memory, TensorElementType.Float, shape, (IntPtr)chunkOut, bytes);
         if (contract.FidelityInputName is not { } fidelityName)
@@ -232,12 +282,12 @@ public sealed class CodeFormerSession : IFaceRestorer
         if (contract.FidelityElementType == TensorElementType.Double)
         {
             weight[0] = fidelity;
-            weightValue = OrtValue.CreateTensorValueWithData(memory, TensorElementType.Double, weightShape, (IntPtr)weight, sizeof(double));
+            weightValue = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Double, weightShape, (IntPtr)weight, sizeof(double));
         }
         else
         {
             *(float*)weight = (float)fidelity;
-            weightValue = OrtValue.CreateTensorValueWithData(memory, TensorElementType.Float, weightShape, (IntPtr)weight, sizeof(float));
+            weightValue = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, weightShape, (IntPtr)weight, sizeof(float));
         }
         using (weightValue)
         {
@@ -310,6 +360,7 @@ public sealed class CodeFormerSession : IFaceRestorer
         lock (_codeOnlyLock)
         {
             _disposed = true;
+            _pinned?.Dispose();
             _main.Session.Dispose();
             _codeOnly?.Session.Dispose();
         }

@@ -14,7 +14,7 @@ public sealed record ExecutionProviderChoice(bool IsGpu, string Description, str
 /// the managed ONNX Runtime API; whether CUDA exists depends on the native package the host ships, so it is
 /// discovered here at run time rather than assumed.
 /// </summary>
-public static class SessionOptionsFactory
+internal static class SessionOptionsFactory
 {
     public const string CpuProvider = "CPU";
     public const string CudaProvider = "CUDA";

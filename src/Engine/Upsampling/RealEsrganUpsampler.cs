@@ -62,7 +62,7 @@ public sealed class RealEsrganUpsampler : IDisposable
     /// </summary>
     public (int Width, int Height)? FixedInputSize { get; }
 
-    public static RealEsrganUpsampler Open(string modelPath, SessionOptions options, int tileSize = DefaultTileSize, int tilePad = DefaultTilePad)
+    internal static RealEsrganUpsampler Open(string modelPath, SessionOptions options, int tileSize = DefaultTileSize, int tilePad = DefaultTilePad)
     {
         ArgumentNullException.ThrowIfNull(options);
         CheckTiling(tileSize, tilePad);
@@ -74,7 +74,7 @@ public sealed class RealEsrganUpsampler : IDisposable
     }
 
     /// <summary>Loads a model from memory (tests and embedded models).</summary>
-    public static RealEsrganUpsampler FromBytes(byte[] model, SessionOptions options, int tileSize = DefaultTileSize, int tilePad = DefaultTilePad)
+    internal static RealEsrganUpsampler FromBytes(byte[] model, SessionOptions options, int tileSize = DefaultTileSize, int tilePad = DefaultTilePad)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);

@@ -76,6 +76,7 @@ public sealed class EngineHostingTests(PipelineFixture fixture)
             ["Engine:cuda:cudnnConvAlgoSearch"] = "heuristic",
             ["Engine:cuda:copyInDefaultStream"] = "false",
             ["Engine:cuda:gpuMemoryLimitBytes"] = "8589934592",
+            ["Engine:cuda:pinnedHostMemory"] = "false",
             ["Engine:modelsDirectory"] = "/models",
         });
 
@@ -90,6 +91,7 @@ public sealed class EngineHostingTests(PipelineFixture fixture)
         Assert.Equal(CudnnConvAlgorithmSearch.Heuristic, settings.Cuda.CudnnConvAlgoSearch);
         Assert.False(settings.Cuda.CopyInDefaultStream);
         Assert.Equal(8L << 30, settings.Cuda.GpuMemoryLimitBytes);
+        Assert.False(settings.Cuda.PinnedHostMemory);
         Assert.Equal("/models", settings.ModelsDirectory);
         var provider = SessionOptionsFactory.CudaProviderOptions(settings.Cuda);
         Assert.Equal("1", provider["device_id"]);
@@ -124,6 +126,8 @@ public sealed class EngineHostingTests(PipelineFixture fixture)
         await Assert.Single(services.GetServices<IHostedService>()).StartAsync(CancellationToken.None);
         var engine = await host.Ready;
         Assert.Same(engine, host.Engine);
+        // The CPU network's activations are in the process heap: the engine hands them back after each photo's faces.
+        Assert.True(engine.NetworkUsesHostHeap);
         var result = await engine.RestoreAsync(fixture.Photo(Astronaut), new RestorationOptions { Upscale = 1 });
         Assert.Single(result.Faces);
 
