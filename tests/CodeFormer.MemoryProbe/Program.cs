@@ -48,6 +48,7 @@ public static class Program
         GC.WaitForPendingFinalizers();
         ResidentSet.ResetPeak();
         long before = ResidentSet.Current();
+        long managedBefore = GC.GetGCMemoryInfo().TotalCommittedBytes;
         var result = engine.Restore(photo, options);
         long peak = ResidentSet.Peak();
 
@@ -55,6 +56,7 @@ public static class Program
             MeasuredPhotoBytes: peak - before,
             EstimatedPhotoBytes: estimate.PhotoBytes,
             ResidentBeforeBytes: before,
+            ManagedCommittedBeforeBytes: managedBefore,
             PeakResidentBytes: peak,
             Faces: result.Faces.Count,
             Estimate: estimate.ToString())));
@@ -74,7 +76,10 @@ public static class Program
 }
 
 /// <summary>What the probe prints: one JSON object on one line, read by the memory tests.</summary>
-public sealed record ProbeReport(long MeasuredPhotoBytes, long EstimatedPhotoBytes, long ResidentBeforeBytes, long PeakResidentBytes, int Faces, string Estimate);
+/// <param name="ManagedCommittedBeforeBytes">The GC heap's committed part of <paramref name="ResidentBeforeBytes"/>: tells managed
+/// leftovers of the warm-up from native ones when "before" differs between runs.</param>
+public sealed record ProbeReport(long MeasuredPhotoBytes, long EstimatedPhotoBytes, long ResidentBeforeBytes, long ManagedCommittedBeforeBytes,
+    long PeakResidentBytes, int Faces, string Estimate);
 
 /// <summary>The probe's command line: every option is required and every path must exist.</summary>
 internal sealed record ProbeArguments(string ModelPath, string DetectorPath, string WarmUpPath, string PhotoPath, int Upscale)

@@ -129,7 +129,7 @@ public sealed class MemoryBudgetTests(PipelineFixture fixture, ITestOutputHelper
             double ratio = (double)median.EstimatedPhotoBytes / median.MeasuredPhotoBytes;
             lines.Add(string.Create(CultureInfo.InvariantCulture,
                 $"{name} s={upscale}: measured {median.MeasuredPhotoBytes >> 20} MiB (runs {string.Join(", ", runs.Select(r => r.MeasuredPhotoBytes >> 20))}; " +
-                $"before {median.ResidentBeforeBytes >> 20}, peak {median.PeakResidentBytes >> 20}), estimated {median.EstimatedPhotoBytes >> 20} MiB " +
+                $"before {median.ResidentBeforeBytes >> 20} of which GC {median.ManagedCommittedBeforeBytes >> 20}, peak {median.PeakResidentBytes >> 20}), estimated {median.EstimatedPhotoBytes >> 20} MiB " +
                 $"({ratio:F2}×), {median.Faces} faces; {median.Estimate}"));
             ratios.Add(ratio);
         }
