@@ -120,7 +120,7 @@ public sealed class MemoryBudgetTests(PipelineFixture fixture, ITestOutputHelper
 
         var lines = new List<string>();
         var ratios = new List<double>();
-        // The smallest case is the 3.1 MP photo at s = 2 (~250 MiB), so a few MiB of run-to-run noise stay small beside it;
+        // Every case is at least 3.1 MP, so its peak (~150–530 MiB) is large beside the few MiB by which children differ;
         // each case is the median of three children.
         foreach (var (name, photo, upscale) in new[]
         {
