@@ -97,10 +97,7 @@ public sealed class MemoryBudgetTests(PipelineFixture fixture, ITestOutputHelper
     /// Each run is a fresh child process (<see cref="MemoryProbeProcess"/>): measured in the test process, the same case
     /// peaked 218–307 MiB between runs, because other tests' allocations and memory freed earlier were counted or reused.
     /// </summary>
-    [AssetFact(PipelineFixture.YuNet, PipelineFixture.SolvayJpeg, Skip =
-        "Estimator over-count, now that the noise is gone (2026-12-01, docs/benchmarks.md#peak-memory): measured in fresh " +
-        "children, 6.2 MP JPEG s = 1 peaked 146–151 MiB against 190 estimated (1.28–1.29× in three runs, outside the 25 % " +
-        "bound); the other cases 1.07–1.23×. The estimator is left as it is until that change is decided.")]
+    [AssetFact(PipelineFixture.YuNet, PipelineFixture.SolvayJpeg)]
     public void The_estimate_is_within_a_quarter_of_the_measured_peak()
     {
         if (!OperatingSystem.IsLinux())
