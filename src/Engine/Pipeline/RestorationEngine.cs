@@ -245,6 +245,17 @@ public sealed class RestorationEngine : IDisposable
             Report(RestorationStage.Align, 0.15, $"aligning {faces.Count} face(s)");
             var aligned = _timings.Measure(RestorationStage.Align, () => faces.Select(f => engine._aligner.Align(work, f.Landmarks, _faceSize)).ToList());
 
+            // The network's activations come from the native heap on top of everything held now. What decoding and
+            // detection left behind (the decoder's buffers, the detector's copies) is dead: hand it back first, or the
+            // process peak counts it under the network's working memory. Measured at 24 MP, s = 1: the peak fell from
+            // 1,996 to 1,590 MiB. Only from 16 MP up: at 6.2 MP it saved ~20 MiB, not worth an aggressive (compacting)
+            // collection per photo.
+            if (engine.NetworkUsesHostHeap && (long)original.Width * original.Height >= PreNetworkReleasePixels)
+            {
+                ReleaseDeadPhotoMemory(original.Pixels.LongLength, handBackToSystem: true);
+                NativeHeap.Trim();
+            }
+
             // The only wait of the photo: its faces join the batcher's queue, and this continues on the thread pool
             // when the last one is back. Everything after it runs while the network serves other photos.
             var restored = await RestoreFacesAsync(aligned.Select(a => a.Crop).ToList()).ConfigureAwait(false);
@@ -325,6 +336,8 @@ public sealed class RestorationEngine : IDisposable
         }
 
         private const long LargeCanvasBytes = 64L << 20;
+
+        private const long PreNetworkReleasePixels = 16_000_000;
 
         /// <summary>
         /// Reference doc B.2: a photo whose short side is under 512 is first enlarged (bilinear) to a 512 short side.
