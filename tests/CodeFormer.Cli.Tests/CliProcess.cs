@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using CodeFormer.Testing;
 
 namespace CodeFormer.Cli.Tests;
 
@@ -25,36 +25,12 @@ public static class CliProcess
     public static CliRun Run(string workingDirectory, string modelsDirectory, params string[] arguments)
     {
         Assert.True(File.Exists(AssemblyPath), $"The CLI was not built next to the tests: {AssemblyPath} is missing.");
-        var start = new ProcessStartInfo(DotnetHost())
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(AssemblyPath);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
+        var start = DotnetChildProcess.StartInfo(AssemblyPath, arguments);
+        start.WorkingDirectory = workingDirectory;
         start.Environment["CODEFORMER_MODELS"] = modelsDirectory;
         start.Environment["NO_COLOR"] = "1";
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {start.FileName}.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(Timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-            Assert.Fail($"codeformer {string.Join(' ', arguments)} did not finish within {Timeout.TotalSeconds} s and was killed.\n" +
-                $"stdout so far:\n{stdout.Result}\nstderr so far:\n{stderr.Result}");
-        }
-        process.WaitForExit(); // drains the redirected streams
-        return new CliRun(process.ExitCode, stdout.Result, stderr.Result);
+        var (exitCode, stdout, stderr) = DotnetChildProcess.Run(start, Timeout, $"codeformer {string.Join(' ', arguments)}");
+        return new CliRun(exitCode, stdout, stderr);
     }
-
-    /// <summary>The dotnet host running these tests (the SDK sets DOTNET_HOST_PATH), else the one on PATH.</summary>
-    private static string DotnetHost() =>
-        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 }

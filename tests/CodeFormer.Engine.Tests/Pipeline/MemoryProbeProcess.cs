@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Text.Json;
 using CodeFormer.MemoryProbe;
+using CodeFormer.Testing;
 
 namespace CodeFormer.Engine.Tests.Pipeline;
 
@@ -19,45 +19,22 @@ internal static class MemoryProbeProcess
     public static ProbeReport Measure(string modelPath, string detectorPath, string warmUpPath, string photoPath, int upscale)
     {
         Assert.True(File.Exists(AssemblyPath), $"The memory probe was not built next to the tests: {AssemblyPath} is missing.");
-        var start = new ProcessStartInfo(DotnetHost())
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var start = DotnetChildProcess.StartInfo(AssemblyPath,
+        [
+            "--model", modelPath, "--detector", detectorPath, "--warm-up", warmUpPath, "--photo", photoPath,
+            "--upscale", upscale.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ]);
         // A fixed mmap threshold turns off glibc's adaptive one, which after the warm-up serves large buffers from the heap
         // and keeps them resident when freed: a varying share of the photo's memory was then counted before the restore.
         start.Environment["MALLOC_MMAP_THRESHOLD_"] = "131072";
-        foreach (var argument in new[]
-        {
-            AssemblyPath, "--model", modelPath, "--detector", detectorPath, "--warm-up", warmUpPath, "--photo", photoPath,
-            "--upscale", upscale.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        })
-        {
-            start.ArgumentList.Add(argument);
-        }
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {start.FileName}.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(Timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-            Assert.Fail($"The memory probe for {Path.GetFileName(photoPath)} s={upscale} did not finish within {Timeout.TotalSeconds} s " +
-                $"and was killed.\nstdout so far:\n{stdout.Result}\nstderr so far:\n{stderr.Result}");
-        }
-        process.WaitForExit(); // drains the redirected streams
-        string output = stdout.Result.Trim();
+        var (exitCode, stdout, stderr) = DotnetChildProcess.Run(start, Timeout, $"The memory probe for {Path.GetFileName(photoPath)} s={upscale}");
+        string output = stdout.Trim();
         // The report is the last line; anything a library printed before it is not part of it.
         string report = output.Split('\n')[^1];
-        Assert.True(process.ExitCode == 0,
-            $"The memory probe for {Path.GetFileName(photoPath)} s={upscale} exited with {process.ExitCode}.\nstdout:\n{output}\nstderr:\n{stderr.Result}");
+        Assert.True(exitCode == 0,
+            $"The memory probe for {Path.GetFileName(photoPath)} s={upscale} exited with {exitCode}.\nstdout:\n{output}\nstderr:\n{stderr}");
         return JsonSerializer.Deserialize<ProbeReport>(report)
             ?? throw new InvalidOperationException($"The memory probe printed no report: '{output}'.");
     }
-
-    /// <summary>The dotnet host running these tests (the SDK sets DOTNET_HOST_PATH), else the one on PATH.</summary>
-    private static string DotnetHost() =>
-        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 }
