@@ -108,16 +108,21 @@ internal static class MemoryBenchmark
             $"{result.Faces.Count} face(s) | output {result.Width}×{result.Height} {result.Format} | peak {Mib(peak)} MiB | " +
             $"estimate {Mib(estimate.TotalBytes)} MiB ({100.0 * estimate.TotalBytes / peak - 100:+0;-0} %) | after engine load {Mib(afterLoad)} MiB | {result.Timings.Total / 1000:F1} s |");
         Console.WriteLine($"estimate: {estimate}");
-        Console.WriteLine($"peak resident by stage (MiB): {sampler.Describe()}");
+        Console.WriteLine($"resident by stage, lowest–highest (MiB): {sampler.Describe()}");
         return 0;
     }
 
     private static string Mib(long bytes) => (bytes >> 20).ToString("N0", CultureInfo.InvariantCulture);
 
-    /// <summary>Samples the resident set every 10 ms and keeps the highest value seen while each stage ran.</summary>
+    /// <summary>
+    /// Samples the resident set every 10 ms and keeps the lowest and highest value seen while each stage ran: the lowest
+    /// of the restore stage is what the photo holds before the network's working memory comes on top (after the
+    /// engine's pre-network release), which is how the estimator's network term is calibrated.
+    /// </summary>
     private sealed class StagePeakSampler : IProgress<RestorationProgress>, IDisposable
     {
         private readonly Dictionary<RestorationStage, long> _peaks = [];
+        private readonly Dictionary<RestorationStage, long> _lows = [];
         private readonly Timer _timer;
         private volatile int _stage = -1;
 
@@ -142,6 +147,7 @@ internal static class MemoryBenchmark
             {
                 var key = (RestorationStage)stage;
                 _peaks[key] = Math.Max(_peaks.GetValueOrDefault(key), now);
+                _lows[key] = Math.Min(_lows.GetValueOrDefault(key, long.MaxValue), now);
             }
         }
 
@@ -149,7 +155,7 @@ internal static class MemoryBenchmark
         {
             lock (_peaks)
             {
-                return string.Join(", ", _peaks.OrderBy(p => p.Key).Select(p => $"{p.Key} {Mib(p.Value)}"));
+                return string.Join(", ", _peaks.OrderBy(p => p.Key).Select(p => $"{p.Key} {Mib(_lows[p.Key])}–{Mib(p.Value)}"));
             }
         }
 
