@@ -349,6 +349,7 @@ internal sealed class ContainerWalker
         (int Width, int Height, int Components, byte[] QuantTables, byte[] ComponentIds)? frame = null;
         var definedQuantTables = new bool[4];
         var scans = 0;
+        int? adobeTransform = null;
         byte[]? exif = null;
         var insideScan = false;
         while (true)
@@ -410,7 +411,7 @@ internal sealed class ContainerWalker
             _source.Advance(2);
             var payloadLength = segmentLength - 2;
             var isFrame = marker is >= 0xC0 and <= 0xCF and not 0xC4 and not 0xC8 and not 0xCC;
-            var keep = isFrame || marker is 0xDB or 0xDA || (marker == 0xE1 && exif is null);
+            var keep = isFrame || marker is 0xDB or 0xDA or 0xEE || (marker == 0xE1 && exif is null);
             byte[]? payload = null;
             if (keep)
             {
@@ -464,6 +465,10 @@ internal sealed class ContainerWalker
                         throw ImageRefusals.Malformed(jpeg, $"its frame uses quantization table {table}, which the file never defines");
                     }
                 }
+                if (scans == 0)
+                {
+                    RequireKnownColourTransform(adobeTransform, frame.Value.Components);
+                }
                 RequireValidScanHeader(payload!, frame.Value.ComponentIds, scans + 1);
                 if (++scans > MaxJpegScans)
                 {
@@ -471,6 +476,10 @@ internal sealed class ContainerWalker
                         $"a JPEG of more than {MaxJpegScans} scans (encoders write at most about 20; each scan is a pass over the whole image, so a small file of hundreds of scans keeps the decoder busy for many seconds)");
                 }
                 insideScan = true;
+            }
+            else if (marker == 0xEE && scans == 0 && payload!.Length >= 12 && payload.AsSpan().StartsWith("Adobe"u8))
+            {
+                adobeTransform = payload[11]; // libjpeg reads the last one before the image data
             }
             else if (marker == 0xE1 && payload is not null && payload.AsSpan().StartsWith("Exif\0\0"u8))
             {
@@ -515,6 +524,26 @@ internal sealed class ContainerWalker
             }
             _source.Advance(relative);
             return;
+        }
+    }
+
+    /// <summary>
+    /// Adobe's APP14 segment says how 3- and 4-component data is coded: 0 as stored (RGB, or CMYK stored inverted, as
+    /// Adobe writes it), 1 YCbCr (3 components), 2 YCCK (4 components). Any other value is a guess: libjpeg-turbo warns
+    /// and decodes 4 components as YCCK and 3 as YCbCr, so a CMYK file marked 1 came out in unrelated colours.
+    /// Without the segment, 3 components are YCbCr and 4 are CMYK, as every libjpeg-based decoder (OpenCV's too) reads them.
+    /// </summary>
+    private static void RequireKnownColourTransform(int? transform, int components)
+    {
+        if (transform is not { } value || components == 1)
+        {
+            return;
+        }
+        var known = components == 4 ? value is 0 or 2 : value is 0 or 1;
+        if (!known)
+        {
+            throw ImageRefusals.Malformed("JPEG",
+                $"its Adobe segment names colour transform {value} for {components} components, which is not defined (0 stores the colours as they are, {(components == 4 ? "2 means YCCK" : "1 means YCbCr")})");
         }
     }
 
@@ -571,8 +600,51 @@ internal sealed class ContainerWalker
             {
                 throw ImageRefusals.Malformed(jpeg, $"component {c + 1} has impossible sampling {h}×{v} or quantization table {tables[c]}");
             }
+            // libjpeg-turbo gives duplicates fresh IDs and matches scans by position; other decoders take the first
+            // component with the ID for every scan naming it. Which data is which colour is then a guess: refuse.
+            var earlier = Array.IndexOf(ids, ids[c], 0, c);
+            if (earlier >= 0)
+            {
+                throw ImageRefusals.Malformed(jpeg, $"components {earlier + 1} and {c + 1} share the ID {ids[c]}, so its scans cannot say which colour their data is");
+            }
         }
+        RequireDecodableSampling(payload, components);
         return (width, height, components, tables, ids);
+    }
+
+    /// <summary>
+    /// Sampling factors libjpeg-turbo refuses only when it starts decoding, with an error that reached users as "damaged
+    /// data": an interleaved MCU of more than 10 blocks (T.81 B.2.3), and factors that are not whole multiples of the
+    /// largest one (it upsamples only by whole factors).
+    /// </summary>
+    private static void RequireDecodableSampling(byte[] payload, int components)
+    {
+        if (components == 1)
+        {
+            return; // a single component's scan is not interleaved: one block per MCU whatever its factors
+        }
+        int maxH = 1, maxV = 1, blocks = 0;
+        var factors = new List<string>();
+        for (var c = 0; c < components; c++)
+        {
+            int h = payload[7 + 3 * c] >> 4, v = payload[7 + 3 * c] & 15;
+            maxH = Math.Max(maxH, h);
+            maxV = Math.Max(maxV, v);
+            blocks += h * v;
+            factors.Add($"{h}×{v}");
+        }
+        if (blocks > 10)
+        {
+            throw ImageRefusals.Malformed("JPEG", $"its sampling factors ({string.Join(", ", factors)}) make a unit of {blocks} blocks; JPEG allows at most 10");
+        }
+        for (var c = 0; c < components; c++)
+        {
+            int h = payload[7 + 3 * c] >> 4, v = payload[7 + 3 * c] & 15;
+            if (maxH % h != 0 || maxV % v != 0)
+            {
+                throw ImageRefusals.Unsupported($"a JPEG whose sampling factors ({string.Join(", ", factors)}) are not whole multiples of each other (fractional upsampling, which libjpeg-turbo does not implement)");
+            }
+        }
     }
 
     private static void MarkQuantTables(byte[] payload, bool[] defined)

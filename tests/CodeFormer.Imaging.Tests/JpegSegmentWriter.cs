@@ -10,8 +10,11 @@ namespace CodeFormer.Imaging.Tests;
 /// </summary>
 internal static class JpegSegmentWriter
 {
-    /// <summary>One colour component of a frame: its ID, sampling factors and the flat level its blocks hold.</summary>
-    public sealed record Component(byte Id, byte Level, byte Horizontal = 1, byte Vertical = 1);
+    /// <summary>
+    /// One colour component of a frame: its ID, the flat level its blocks hold, its sampling factors, and optionally
+    /// another level for every other unit (so an image is not one flat colour, which any grey test calls grey).
+    /// </summary>
+    public sealed record Component(byte Id, byte Level, byte Horizontal = 1, byte Vertical = 1, byte? OddUnitLevel = null);
 
     // The standard luminance DC table (ITU T.81 K.3): difference categories 0..11.
     private static readonly byte[] DcCounts = [0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0];
@@ -151,7 +154,8 @@ internal static class JpegSegmentWriter
             for (var c = 0; c < components.Count; c++)
             {
                 var blocksInUnit = components.Count == 1 ? 1 : Math.Max(1, components[c].Horizontal * components[c].Vertical);
-                var value = 8 * (components[c].Level - 128);
+                var level = unit % 2 == 1 && components[c].OddUnitLevel is { } odd ? odd : components[c].Level;
+                var value = 8 * (level - 128);
                 for (var b = 0; b < blocksInUnit; b++)
                 {
                     WriteDifference(bits, dc, value - previous[c]);
