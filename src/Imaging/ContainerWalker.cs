@@ -121,6 +121,12 @@ internal sealed class ContainerWalker
             _source.Advance(8);
             var crc = new Crc32();
             crc.Append(typeBytes);
+            if (header is null && type == "CgBI")
+            {
+                // Xcode's "optimised" PNGs: raw deflate without a zlib header, BGRA with premultiplied alpha. libpng
+                // refuses them; naming them tells the user to export a standard PNG.
+                throw ImageRefusals.Unsupported("an Apple CgBI PNG (Xcode's iPhone-optimised variant, which standard PNG decoders cannot read)");
+            }
             if (header is null && type != "IHDR")
             {
                 throw ImageRefusals.Malformed(png, $"its first chunk is {type}, not the IHDR header");
