@@ -689,6 +689,8 @@ internal sealed class ContainerWalker
         (int Width, int Height)? canvas = null;
         (int Width, int Height)? image = null;
         var hasAlpha = false;
+        var headerSaysAlpha = false;
+        var hasAlphaChunk = false;
         byte[]? exif = null;
         var first = true;
         while (_source.Position < riffEnd)
@@ -724,7 +726,8 @@ internal sealed class ContainerWalker
                     {
                         throw ImageRefusals.Animated(webp, "its VP8X header sets the animation flag");
                     }
-                    hasAlpha |= (data[0] & 0x10) != 0;
+                    headerSaysAlpha = (data[0] & 0x10) != 0;
+                    hasAlpha |= headerSaysAlpha;
                     canvas = (1 + (data[4] | data[5] << 8 | data[6] << 16), 1 + (data[7] | data[8] << 8 | data[9] << 16));
                     HeaderFound?.Invoke(canvas.Value.Width, canvas.Value.Height);
                     break;
@@ -732,6 +735,7 @@ internal sealed class ContainerWalker
                     throw ImageRefusals.Animated(webp, $"it has an {fourCc} chunk");
                 case "ALPH":
                     hasAlpha = true;
+                    hasAlphaChunk = true;
                     break;
                 case "VP8 " or "VP8L":
                     if (image is not null)
@@ -774,6 +778,12 @@ internal sealed class ContainerWalker
         if (image is null)
         {
             throw ImageRefusals.Malformed(webp, "it has no image chunk (VP8 or VP8L)");
+        }
+        if (canvas is not null && hasAlphaChunk && !headerSaysAlpha)
+        {
+            // libwebp (dwebp, OpenCV) uses the alpha chunk anyway; SkiaSharp follows the flag and decodes the image
+            // opaque: transparent parts came out as whatever colour lies under them. Which is meant, the file cannot say.
+            throw ImageRefusals.Malformed(webp, "its VP8X header says the image has no alpha, but it has an alpha (ALPH) chunk");
         }
         if (canvas is not null && canvas != image)
         {
