@@ -79,6 +79,21 @@ public sealed class HostileJpegTests
         Assert.False(decoded.SourceIsGreyscaleFormat, what);
     }
 
+    [Fact]
+    public void Cmyk_jpeg_with_exif_orientation_6_is_turned_upright_like_any_other()
+    {
+        Component[] cmyk = [new(1, 200, OddUnitLevel: 60), new(2, 100, OddUnitLevel: 180), new(3, 50, OddUnitLevel: 240), new(4, 220, OddUnitLevel: 250)];
+        var orientation6 = CraftedFiles.Tiff(1, [0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0]);
+
+        var decoded = _decoder.Decode(CraftedFiles.JpegWithExif(FlatJpeg(32, 8, cmyk, adobeTransform: 0), orientation6));
+
+        Assert.Equal((8, 32), (decoded.Image.Width, decoded.Image.Height));
+        Assert.Equal(6, decoded.Header.ExifOrientation);
+        // Stored column 8 (the second colour) is displayed row 8 after a 90° clockwise turn.
+        Assert.Equal(ExpectedRgb([60, 180, 240, 250], ycck: false)[0], decoded.Image.Pixels[8 * 8 * 3], 1.0);
+        Assert.Empty(decoded.Header.Warnings);
+    }
+
     private static double[] ExpectedRgb(byte[] stored, bool ycck)
     {
         double[] cmy = [stored[0], stored[1], stored[2]];
