@@ -17,7 +17,7 @@ public sealed record RealEsrganConversionResult(string OnnxPath, int TensorCount
 /// </summary>
 public static class RealEsrganConverter
 {
-    /// <param name="architecture">The expected network; null reads it from the checkpoint's shapes (<see cref="InferArchitecture"/>).</param>
+    /// <param name="architecture">The expected network; null reads it from the checkpoint's names and shapes (<see cref="InferArchitecture(IReadOnlyList{ValueTuple{string, int[]}})"/>) before any tensor is read.</param>
     public static RealEsrganConversionResult Convert(string checkpointPath, string onnxPath, RrdbNetArchitecture? architecture, IProgress<string>? progress = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(checkpointPath);
