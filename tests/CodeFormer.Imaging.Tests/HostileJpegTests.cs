@@ -106,17 +106,26 @@ public sealed class HostileJpegTests
         return [.. cmy.Select(v => Math.Round(v * stored[3] / 255.0))];
     }
 
-    [Fact]
-    public void Cmyk_jpeg_with_an_undefined_adobe_transform_is_refused_not_decoded_as_ycck()
+    [Theory]
+    [InlineData(4, 1)] // libjpeg-turbo warns and guesses YCCK: stored CMYK (200, 100, 50, 220) came out (141, 0, 91), not (173, 86, 43)
+    [InlineData(4, 7)]
+    [InlineData(3, 2)] // libjpeg-turbo warns and guesses YCbCr
+    public void Undefined_adobe_colour_transform_is_refused_not_guessed(int components, byte transform)
     {
-        // libjpeg-turbo warns and guesses YCCK: stored CMYK (200, 100, 50, 220) came out as (141, 0, 91) instead of
-        // (173, 86, 43).
-        Component[] cmyk = [new(1, 200), new(2, 100), new(3, 50), new(4, 220)];
+        Component[] stored = [.. new byte[] { 200, 100, 50, 220 }.Take(components).Select((level, c) => new Component((byte)(c + 1), level))];
 
-        var error = Refused(FlatJpeg(16, 16, cmyk, adobeTransform: 1));
+        var error = Refused(FlatJpeg(16, 16, stored, adobeTransform: transform));
 
         Assert.Equal(ImageRejectionRule.MalformedHeader, error.Rule);
-        Assert.Contains("colour transform 1 for 4 components", error.Message);
+        Assert.Contains($"colour transform {transform} for {components} components", error.Message);
+    }
+
+    [Fact]
+    public void Three_components_with_adobe_transform_0_are_rgb_as_libjpeg_reads_them()
+    {
+        var decoded = _decoder.Decode(FlatJpeg(16, 16, [new(1, 150), new(2, 100), new(3, 180)], adobeTransform: 0));
+
+        Assert.Equal([150f, 100f, 180f], decoded.Image.Pixels[..3]);
     }
 
     [Theory]
