@@ -38,10 +38,25 @@ internal sealed class ContainerWalker
     /// <summary>A compressed metadata chunk is read into memory to inflate it; refuse absurd ones before reading them.</summary>
     private const int MaxCompressedMetadataChunk = 8 * 1024 * 1024;
 
-    /// <summary>libjpeg-turbo reads any number of progressive scans, each a pass over every block: bound the work.</summary>
-    private const int MaxJpegScans = 1000;
+    /// <summary>
+    /// Most compressed metadata chunks (zTXt, iTXt, iCCP) a PNG may have. Each one costs an inflater however little it
+    /// holds: 48 MB of 2 M empty zTXt chunks took 10 CPU seconds in this walk alone (14 s to decode). Real files have a
+    /// handful (PNG allows one iCCP); libpng itself keeps at most 1,000 ancillary chunks (PNG_USER_CHUNK_CACHE_MAX).
+    /// </summary>
+    internal const int MaxCompressedMetadataChunks = 1000;
+
+    /// <summary>
+    /// Most scans a JPEG may have. Each progressive scan is a pass over every block of its component, however few bytes
+    /// it holds (an end-of-band run covers 32767 blocks in 18 bits), so a 550 KB, 100 MP file of 883 legal scans kept the
+    /// decode busy 14 s only to be refused (measured: SkiaSharp's libjpeg-turbo wrapper aborts at its 100th scan, after
+    /// our coverage walk had already walked all of them). Encoders write far fewer: libjpeg's and mozjpeg's progressive
+    /// scripts 10 for colour and 6 for grey, a sequential file one per component; 64 leaves room for hand-written scan
+    /// scripts (libjpeg-turbo's advice is to cap the scan count; its fuzzers use 500, Skia 100).
+    /// </summary>
+    internal const int MaxJpegScans = 64;
 
     private readonly BoundedSource _source;
+    private byte[]? _inflateScratch;
     private readonly ImageLimits _limits;
     private readonly CancellationToken _cancellationToken;
 
@@ -93,6 +108,7 @@ internal sealed class ContainerWalker
         var idatState = 0; // 0 none yet, 1 inside the IDAT run, 2 after it
         byte[]? exif = null;
         long inflatedMetadata = 0;
+        var compressedMetadataChunks = 0;
         while (true)
         {
             var chunkStart = _source.Position;
@@ -114,6 +130,12 @@ internal sealed class ContainerWalker
             _source.Advance(8);
             var crc = new Crc32();
             crc.Append(typeBytes);
+            if (header is null && type == "CgBI")
+            {
+                // Xcode's "optimised" PNGs: raw deflate without a zlib header, BGRA with premultiplied alpha. libpng
+                // refuses them; naming them tells the user to export a standard PNG.
+                throw ImageRefusals.Unsupported("an Apple CgBI PNG (Xcode's iPhone-optimised variant, which standard PNG decoders cannot read)");
+            }
             if (header is null && type != "IHDR")
             {
                 throw ImageRefusals.Malformed(png, $"its first chunk is {type}, not the IHDR header");
@@ -172,6 +194,10 @@ internal sealed class ContainerWalker
                     if (length > MaxCompressedMetadataChunk)
                     {
                         throw ImageRefusals.MetadataBomb(png, $"chunk {type} is {length} bytes compressed", MaxCompressedMetadataChunk);
+                    }
+                    if (++compressedMetadataChunks > MaxCompressedMetadataChunks)
+                    {
+                        throw ImageRefusals.MetadataChunkFlood(png, "compressed metadata chunks (zTXt, iTXt, iCCP)", MaxCompressedMetadataChunks);
                     }
                     data = await ReadChunkDataAsync(png, type, (int)length, crc).ConfigureAwait(false);
                     break;
@@ -305,7 +331,7 @@ internal sealed class ContainerWalker
             return 0;
         }
         long total = 0;
-        var scratch = new byte[64 * 1024];
+        var scratch = _inflateScratch ??= new byte[64 * 1024];
         try
         {
             using var input = new MemoryStream(data, compressedStart, data.Length - compressedStart, writable: false);
@@ -342,6 +368,7 @@ internal sealed class ContainerWalker
         (int Width, int Height, int Components, byte[] QuantTables, byte[] ComponentIds)? frame = null;
         var definedQuantTables = new bool[4];
         var scans = 0;
+        int? adobeTransform = null;
         byte[]? exif = null;
         var insideScan = false;
         while (true)
@@ -403,7 +430,7 @@ internal sealed class ContainerWalker
             _source.Advance(2);
             var payloadLength = segmentLength - 2;
             var isFrame = marker is >= 0xC0 and <= 0xCF and not 0xC4 and not 0xC8 and not 0xCC;
-            var keep = isFrame || marker is 0xDB or 0xDA || (marker == 0xE1 && exif is null);
+            var keep = isFrame || marker is 0xDB or 0xDA or 0xEE || (marker == 0xE1 && exif is null);
             byte[]? payload = null;
             if (keep)
             {
@@ -457,12 +484,21 @@ internal sealed class ContainerWalker
                         throw ImageRefusals.Malformed(jpeg, $"its frame uses quantization table {table}, which the file never defines");
                     }
                 }
+                if (scans == 0)
+                {
+                    RequireKnownColourTransform(adobeTransform, frame.Value.Components);
+                }
                 RequireValidScanHeader(payload!, frame.Value.ComponentIds, scans + 1);
                 if (++scans > MaxJpegScans)
                 {
-                    throw ImageRefusals.Malformed(jpeg, $"it has more than {MaxJpegScans} scans");
+                    throw ImageRefusals.Unsupported(
+                        $"a JPEG of more than {MaxJpegScans} scans (encoders write at most about 20; each scan is a pass over the whole image, so a small file of hundreds of scans keeps the decoder busy for many seconds)");
                 }
                 insideScan = true;
+            }
+            else if (marker == 0xEE && scans == 0 && payload!.Length >= 12 && payload.AsSpan().StartsWith("Adobe"u8))
+            {
+                adobeTransform = payload[11]; // libjpeg reads the last one before the image data
             }
             else if (marker == 0xE1 && payload is not null && payload.AsSpan().StartsWith("Exif\0\0"u8))
             {
@@ -507,6 +543,26 @@ internal sealed class ContainerWalker
             }
             _source.Advance(relative);
             return;
+        }
+    }
+
+    /// <summary>
+    /// Adobe's APP14 segment says how 3- and 4-component data is coded: 0 as stored (RGB, or CMYK stored inverted, as
+    /// Adobe writes it), 1 YCbCr (3 components), 2 YCCK (4 components). Any other value is a guess: libjpeg-turbo warns
+    /// and decodes 4 components as YCCK and 3 as YCbCr, so a CMYK file marked 1 came out in unrelated colours.
+    /// Without the segment, 3 components are YCbCr and 4 are CMYK, as every libjpeg-based decoder (OpenCV's too) reads them.
+    /// </summary>
+    private static void RequireKnownColourTransform(int? transform, int components)
+    {
+        if (transform is not { } value || components == 1)
+        {
+            return;
+        }
+        var known = components == 4 ? value is 0 or 2 : value is 0 or 1;
+        if (!known)
+        {
+            throw ImageRefusals.Malformed("JPEG",
+                $"its Adobe segment names colour transform {value} for {components} components, which is not defined (0 stores the colours as they are, {(components == 4 ? "2 means YCCK" : "1 means YCbCr")})");
         }
     }
 
@@ -563,8 +619,51 @@ internal sealed class ContainerWalker
             {
                 throw ImageRefusals.Malformed(jpeg, $"component {c + 1} has impossible sampling {h}×{v} or quantization table {tables[c]}");
             }
+            // libjpeg-turbo gives duplicates fresh IDs and matches scans by position; other decoders take the first
+            // component with the ID for every scan naming it. Which data is which colour is then a guess: refuse.
+            var earlier = Array.IndexOf(ids, ids[c], 0, c);
+            if (earlier >= 0)
+            {
+                throw ImageRefusals.Malformed(jpeg, $"components {earlier + 1} and {c + 1} share the ID {ids[c]}, so its scans cannot say which colour their data is");
+            }
         }
+        RequireDecodableSampling(payload, components);
         return (width, height, components, tables, ids);
+    }
+
+    /// <summary>
+    /// Sampling factors libjpeg-turbo refuses only when it starts decoding, with an error that reached users as "damaged
+    /// data": an interleaved MCU of more than 10 blocks (T.81 B.2.3), and factors that are not whole multiples of the
+    /// largest one (it upsamples only by whole factors).
+    /// </summary>
+    private static void RequireDecodableSampling(byte[] payload, int components)
+    {
+        if (components == 1)
+        {
+            return; // a single component's scan is not interleaved: one block per MCU whatever its factors
+        }
+        int maxH = 1, maxV = 1, blocks = 0;
+        var factors = new List<string>();
+        for (var c = 0; c < components; c++)
+        {
+            int h = payload[7 + 3 * c] >> 4, v = payload[7 + 3 * c] & 15;
+            maxH = Math.Max(maxH, h);
+            maxV = Math.Max(maxV, v);
+            blocks += h * v;
+            factors.Add($"{h}×{v}");
+        }
+        if (blocks > 10)
+        {
+            throw ImageRefusals.Malformed("JPEG", $"its sampling factors ({string.Join(", ", factors)}) make a unit of {blocks} blocks; JPEG allows at most 10");
+        }
+        for (var c = 0; c < components; c++)
+        {
+            int h = payload[7 + 3 * c] >> 4, v = payload[7 + 3 * c] & 15;
+            if (maxH % h != 0 || maxV % v != 0)
+            {
+                throw ImageRefusals.Unsupported($"a JPEG whose sampling factors ({string.Join(", ", factors)}) are not whole multiples of each other (fractional upsampling, which libjpeg-turbo does not implement)");
+            }
+        }
     }
 
     private static void MarkQuantTables(byte[] payload, bool[] defined)
@@ -603,6 +702,8 @@ internal sealed class ContainerWalker
         (int Width, int Height)? canvas = null;
         (int Width, int Height)? image = null;
         var hasAlpha = false;
+        var headerSaysAlpha = false;
+        var hasAlphaChunk = false;
         byte[]? exif = null;
         var first = true;
         while (_source.Position < riffEnd)
@@ -638,7 +739,8 @@ internal sealed class ContainerWalker
                     {
                         throw ImageRefusals.Animated(webp, "its VP8X header sets the animation flag");
                     }
-                    hasAlpha |= (data[0] & 0x10) != 0;
+                    headerSaysAlpha = (data[0] & 0x10) != 0;
+                    hasAlpha |= headerSaysAlpha;
                     canvas = (1 + (data[4] | data[5] << 8 | data[6] << 16), 1 + (data[7] | data[8] << 8 | data[9] << 16));
                     HeaderFound?.Invoke(canvas.Value.Width, canvas.Value.Height);
                     break;
@@ -646,6 +748,7 @@ internal sealed class ContainerWalker
                     throw ImageRefusals.Animated(webp, $"it has an {fourCc} chunk");
                 case "ALPH":
                     hasAlpha = true;
+                    hasAlphaChunk = true;
                     break;
                 case "VP8 " or "VP8L":
                     if (image is not null)
@@ -688,6 +791,12 @@ internal sealed class ContainerWalker
         if (image is null)
         {
             throw ImageRefusals.Malformed(webp, "it has no image chunk (VP8 or VP8L)");
+        }
+        if (canvas is not null && hasAlphaChunk && !headerSaysAlpha)
+        {
+            // libwebp (dwebp, OpenCV) uses the alpha chunk anyway; SkiaSharp follows the flag and decodes the image
+            // opaque: transparent parts came out as whatever colour lies under them. Which is meant, the file cannot say.
+            throw ImageRefusals.Malformed(webp, "its VP8X header says the image has no alpha, but it has an alpha (ALPH) chunk");
         }
         if (canvas is not null && canvas != image)
         {

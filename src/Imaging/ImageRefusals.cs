@@ -73,6 +73,11 @@ internal static class ImageRefusals
         ImageRejectionRule.MetadataBomb,
         $"Image rejected (MetadataBomb): the {format}'s compressed metadata {what}, more than the {limit} bytes allowed.");
 
+    /// <summary>More metadata chunks of a kind than any real file has, each costing work however small it is.</summary>
+    public static ImageRejectedException MetadataChunkFlood(string format, string what, int limit) => new(
+        ImageRejectionRule.MetadataBomb,
+        $"Image rejected (MetadataBomb): the {format} has more than {limit} {what}; real files have a few, and each costs work to check however small it is.");
+
     public static ImageRejectedException Unsupported(string what) => new(
         ImageRejectionRule.UnsupportedFormat,
         $"The image is {what}, which is not accepted: only baseline and progressive 8-bit JPEG, PNG and still WebP are decoded.");

@@ -63,26 +63,15 @@ internal static class SixteenBitPngDecoder
     /// </summary>
     internal static byte[] WithImageDataInOneChunk(byte[] data)
     {
-        var chunks = new List<(int Start, int Length, bool IsImageData)>();
-        int position = 8;
-        while (position + 12 <= data.Length)
-        {
-            long length = BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(position));
-            if (length > data.Length - position - 12)
-            {
-                break; // a framing error is the container walk's to report; leave the file as it is
-            }
-            chunks.Add((position, (int)length, data.AsSpan(position + 4, 4).SequenceEqual("IDAT"u8)));
-            position += 12 + (int)length;
-        }
-        if (chunks.Count(c => c.IsImageData) <= 1)
+        var png = PngImageData.Read(data);
+        if (png.ImageDataChunkCount <= 1)
         {
             return data;
         }
         using var joined = new MemoryStream(data.Length);
         joined.Write(data, 0, 8);
-        bool written = false;
-        foreach (var (start, length, isImageData) in chunks)
+        var written = false;
+        foreach (var (start, length, isImageData) in png.Chunks)
         {
             if (!isImageData)
             {
@@ -94,13 +83,10 @@ internal static class SixteenBitPngDecoder
                 continue;
             }
             written = true;
-            var imageData = new MemoryStream();
-            imageData.Write("IDAT"u8);
-            foreach (var part in chunks.Where(c => c.IsImageData))
-            {
-                imageData.Write(data, part.Start + 8, part.Length);
-            }
-            var typeAndData = imageData.GetBuffer().AsSpan(0, (int)imageData.Length);
+            using var imageData = png.OpenCompressedImageData();
+            var typeAndData = new byte[4 + imageData.Length];
+            "IDAT"u8.CopyTo(typeAndData);
+            imageData.ReadExactly(typeAndData.AsSpan(4));
             var number = new byte[4];
             BinaryPrimitives.WriteUInt32BigEndian(number, (uint)(typeAndData.Length - 4));
             joined.Write(number);
@@ -108,59 +94,16 @@ internal static class SixteenBitPngDecoder
             BinaryPrimitives.WriteUInt32BigEndian(number, System.IO.Hashing.Crc32.HashToUInt32(typeAndData));
             joined.Write(number);
         }
-        joined.Write(data, position, data.Length - position);
+        joined.Write(data, png.End, data.Length - png.End);
         return joined.ToArray();
     }
 
     /// <summary>Inflates the concatenated IDAT data and refuses when it holds fewer bytes than the image's rows need.</summary>
     internal static void RequireCompleteImageData(byte[] data, CancellationToken cancellationToken)
     {
-        var idat = new MemoryStream();
-        int width = 0, height = 0, bitDepth = 8, colourType = 0, interlace = 0;
-        var position = 8;
-        while (position + 12 <= data.Length)
-        {
-            var length = (int)BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(position));
-            var type = data.AsSpan(position + 4, 4);
-            if (type.SequenceEqual("IHDR"u8))
-            {
-                width = (int)BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(position + 8));
-                height = (int)BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(position + 12));
-                bitDepth = data[position + 16];
-                colourType = data[position + 17];
-                interlace = data[position + 20];
-            }
-            else if (type.SequenceEqual("IDAT"u8))
-            {
-                idat.Write(data, position + 8, length);
-            }
-            else if (type.SequenceEqual("IEND"u8))
-            {
-                break;
-            }
-            position += 12 + length;
-        }
-        var channels = colourType switch { 0 => 1, 2 => 3, 3 => 1, 4 => 2, _ => 4 };
-        long RowBytes(long w) => 1 + (w * channels * bitDepth + 7) / 8;
-        long expected = 0;
-        if (interlace == 0)
-        {
-            expected = height * RowBytes(width);
-        }
-        else
-        {
-            // Adam7: pass start and step, in x then y.
-            int[] xStart = [0, 4, 0, 2, 0, 1, 0], xStep = [8, 8, 4, 4, 2, 2, 1], yStart = [0, 0, 4, 0, 2, 0, 1], yStep = [8, 8, 8, 4, 4, 2, 2];
-            for (var pass = 0; pass < 7; pass++)
-            {
-                long passWidth = (width - xStart[pass] + xStep[pass] - 1) / xStep[pass];
-                long passHeight = (height - yStart[pass] + yStep[pass] - 1) / yStep[pass];
-                if (passWidth > 0 && passHeight > 0)
-                {
-                    expected += passHeight * RowBytes(passWidth);
-                }
-            }
-        }
+        var png = PngImageData.Read(data);
+        var expected = png.InflatedBytesNeeded();
+        using var idat = png.OpenCompressedImageData();
         long inflated = 0;
         var scratch = new byte[64 * 1024];
         if (ImageRefusals.ZlibHeaderProblem(idat.GetBuffer().AsSpan(0, (int)idat.Length)) is { } problem)

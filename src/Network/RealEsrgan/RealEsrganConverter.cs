@@ -17,7 +17,7 @@ public sealed record RealEsrganConversionResult(string OnnxPath, int TensorCount
 /// </summary>
 public static class RealEsrganConverter
 {
-    /// <param name="architecture">The expected network; null reads it from the checkpoint's shapes (<see cref="InferArchitecture"/>).</param>
+    /// <param name="architecture">The expected network; null reads it from the checkpoint's names and shapes (<see cref="InferArchitecture(IReadOnlyList{ValueTuple{string, int[]}})"/>) before any tensor is read.</param>
     public static RealEsrganConversionResult Convert(string checkpointPath, string onnxPath, RrdbNetArchitecture? architecture, IProgress<string>? progress = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(checkpointPath);
@@ -34,9 +34,9 @@ public static class RealEsrganConverter
         }
 
         progress?.Report($"Reading {checkpointPath}");
-        // With a known architecture, names and shapes are checked before any tensor is read (Load).
-        var weights = architecture is null ? TorchCheckpointReader.ReadStateDict(checkpointPath) : Load(checkpointPath, architecture);
-        architecture ??= InferArchitecture(weights);
+        // Names and shapes are checked before any tensor is read; without an architecture it is first read off them.
+        var weights = Load(checkpointPath, architecture, out var used);
+        architecture = used;
         Validate(weights, architecture);
         progress?.Report(string.Create(CultureInfo.InvariantCulture,
             $"Checkpoint matches RRDBNet ({architecture.NumBlock} blocks, {architecture.NumFeat} features, grow {architecture.NumGrowCh}, x{architecture.Scale}): {weights.Count} tensors, {weights.TotalElements:N0} parameters"));
@@ -63,16 +63,30 @@ public static class RealEsrganConverter
     public static WeightSet Load(string checkpointPath, RrdbNetArchitecture architecture)
     {
         ArgumentNullException.ThrowIfNull(architecture);
-        // Names and shapes first: no tensor is read from a checkpoint that does not fit.
-        var parameters = new RrdbNetParameterLayout(architecture).Parameters;
-        return TorchCheckpointReader.ReadStateDict(checkpointPath, null, shapes =>
+        return Load(checkpointPath, architecture, out _);
+    }
+
+    /// <summary>
+    /// Reads the state dict with names and shapes checked first, from the pickle alone: no tensor is inflated from a
+    /// checkpoint that does not fit. With no <paramref name="architecture"/>, it is read off those names and shapes
+    /// (<see cref="InferArchitecture(IReadOnlyList{ValueTuple{string, int[]}})"/>) before anything is inflated, so unknown
+    /// or mis-shaped keys are refused without reading their data (before: every tensor was read to learn the size).
+    /// </summary>
+    private static WeightSet Load(string checkpointPath, RrdbNetArchitecture? architecture, out RrdbNetArchitecture used)
+    {
+        RrdbNetArchitecture? resolved = architecture;
+        var weights = TorchCheckpointReader.ReadStateDict(checkpointPath, null, shapes =>
         {
-            var problems = WeightSet.FindProblems(shapes, parameters);
+            resolved ??= InferArchitecture(shapes);
+            var problems = WeightSet.FindProblems(shapes, new RrdbNetParameterLayout(resolved).Parameters);
             if (problems.Count > 0)
             {
                 throw new InvalidWeightsException(problems, NetworkName);
             }
         });
+        // The reader calls the check before it reads any tensor, so the architecture is known here.
+        used = resolved ?? throw new InvalidOperationException("The checkpoint reader did not report the names and shapes before reading the tensors.");
+        return weights;
     }
 
     /// <summary>Strict check of a state dict against an RRDBNet: every missing, mis-shaped or unexpected key is named.</summary>
@@ -92,9 +106,32 @@ public static class RealEsrganConverter
     public static RrdbNetArchitecture InferArchitecture(WeightSet weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        int[] first = ShapeOf(weights, "conv_first.weight", 4);
-        int[] growth = ShapeOf(weights, "body.0.rdb1.conv1.weight", 4);
-        int[] last = ShapeOf(weights, "conv_last.weight", 4);
+        return InferArchitecture(weights.Names.Select(n => (n, weights[n].Shape)).ToList());
+    }
+
+    /// <summary>
+    /// Most residual blocks a checkpoint may name. Released models have 23 (x2plus, x4plus) or 6 (anime); the bound keeps
+    /// a pickle of millions of distinct 'body.N' keys from making a name layout of 30 entries per key before the check.
+    /// </summary>
+    public const int MaxBlocks = 1000;
+
+    /// <summary>As <see cref="InferArchitecture(WeightSet)"/>, from names and shapes alone (read off the pickle before any data).</summary>
+    public static RrdbNetArchitecture InferArchitecture(IReadOnlyList<(string Name, int[] Shape)> shapes)
+    {
+        ArgumentNullException.ThrowIfNull(shapes);
+        var byName = new Dictionary<string, int[]>(StringComparer.Ordinal);
+        foreach (var (name, shape) in shapes)
+        {
+            byName.TryAdd(name, shape);
+        }
+        int[] first = ShapeOf(byName, shapes, "conv_first.weight", 4);
+        int[] growth = ShapeOf(byName, shapes, "body.0.rdb1.conv1.weight", 4);
+        int[] last = ShapeOf(byName, shapes, "conv_last.weight", 4);
+        if (first[0] < 1 || growth[0] < 1 || last[0] < 1)
+        {
+            throw new InvalidWeightsException(
+                [$"conv_first, body.0.rdb1.conv1 and conv_last have {first[0]}, {growth[0]} and {last[0]} output channels; each needs at least 1"], NetworkName);
+        }
         const int inChannels = 3;
         int scale = first[1] switch
         {
@@ -104,11 +141,16 @@ public static class RealEsrganConverter
             _ => throw new InvalidWeightsException(
                 [$"conv_first.weight takes {first[1]} input channels; an RGB RRDBNet takes 3 (x4), 12 (x2) or 48 (x1)"], NetworkName),
         };
-        int blocks = weights.Names
+        int blocks = byName.Keys
             .Where(n => n.StartsWith("body.", StringComparison.Ordinal))
             .Select(n => n.Split('.')[1])
             .Distinct()
             .Count();
+        if (blocks > MaxBlocks)
+        {
+            throw new InvalidWeightsException(
+                [$"the checkpoint names {blocks} residual blocks ('body.N'); at most {MaxBlocks} are accepted (released Real-ESRGAN models have 23)"], NetworkName);
+        }
         return new RrdbNetArchitecture
         {
             InChannels = inChannels,
@@ -122,13 +164,12 @@ public static class RealEsrganConverter
 
     private const string NetworkName = "RRDBNet (Real-ESRGAN)";
 
-    private static int[] ShapeOf(WeightSet weights, string name, int rank)
+    private static int[] ShapeOf(Dictionary<string, int[]> byName, IReadOnlyList<(string Name, int[] Shape)> inFileOrder, string name, int rank)
     {
-        if (!weights.Contains(name))
+        if (!byName.TryGetValue(name, out var shape))
         {
-            throw new InvalidWeightsException([$"missing key '{name}': this is not an RRDBNet (Real-ESRGAN) state dict; its first keys are {string.Join(", ", weights.Names.Take(5).Select(n => $"'{n}'"))}"], NetworkName);
+            throw new InvalidWeightsException([$"missing key '{name}': this is not an RRDBNet (Real-ESRGAN) state dict; its first keys are {string.Join(", ", inFileOrder.Take(5).Select(t => $"'{t.Name}'"))}"], NetworkName);
         }
-        var shape = weights[name].Shape;
         if (shape.Length != rank)
         {
             throw new InvalidWeightsException([$"key '{name}' has shape ({string.Join(", ", shape)}), expected a {rank}-D convolution weight"], NetworkName);

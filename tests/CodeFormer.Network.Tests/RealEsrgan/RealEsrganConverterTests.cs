@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using CodeFormer.Network.Checkpoints;
 using CodeFormer.Network.Onnx;
 using CodeFormer.Network.RealEsrgan;
@@ -225,6 +226,64 @@ public sealed class RealEsrganConverterTests
         Assert.Contains("'conv_first.weight'", error.Message);
         Assert.Contains("'encoder.blocks.0.weight'", error.Message);
         Assert.False(File.Exists(dir.File("x.onnx")));
+    }
+
+    /// <summary>
+    /// Without an architecture the size was read off the tensors, so every tensor was inflated first: 64 MiB of an
+    /// unknown key (64 KB deflated) before the refusal. Now the names and shapes of the pickle decide first.
+    /// </summary>
+    [Theory]
+    [InlineData("extra.weight", "unexpected key 'extra.weight'")]
+    [InlineData("conv_hr.weight", "'conv_hr.weight'")]
+    public void Without_an_architecture_unknown_or_misshapen_keys_are_refused_before_any_tensor_is_inflated(string key, string expected)
+    {
+        using var dir = new TemporaryDirectory();
+        var weights = new WeightSet();
+        foreach (var name in TinyWeights().Names.Where(n => n != key))
+        {
+            weights.Add(name, TinyWeights()[name]);
+        }
+        weights.Add(key, new Tensor([4096, 4096, 1, 1], new float[4096 * 4096]));
+        var stored = dir.File("stored.pth");
+        TorchCheckpointWriter.WriteZip(stored, new Dictionary<string, WeightSet> { ["params_ema"] = weights });
+        var checkpoint = Deflated(stored, dir.File("deflated.pth"));
+        Assert.True(new FileInfo(checkpoint).Length < 1024 * 1024);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var error = Assert.Throws<InvalidWeightsException>(() => RealEsrganConverter.Convert(checkpoint, dir.File("x.onnx"), architecture: null));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Contains(expected, error.Message);
+        Assert.True(allocated < 16L * 1024 * 1024, $"{allocated:N0} bytes allocated before the refusal: the 64 MiB tensor was inflated");
+        Assert.False(File.Exists(dir.File("x.onnx")));
+    }
+
+    [Fact]
+    public void Without_an_architecture_a_tiny_deflated_checkpoint_still_converts()
+    {
+        using var dir = new TemporaryDirectory();
+        var stored = dir.File("stored.pth");
+        TorchCheckpointWriter.WriteZip(stored, new Dictionary<string, WeightSet> { ["params_ema"] = TinyWeights() });
+
+        var result = RealEsrganConverter.Convert(Deflated(stored, dir.File("deflated.pth")), dir.File("x.onnx"), architecture: null);
+
+        Assert.Equal(new RrdbNetParameterLayout(Tiny).Parameters.Count, result.TensorCount);
+    }
+
+    /// <summary>The same checkpoint with every entry deflated, as torch.save's zip may be rewritten by any zip tool.</summary>
+    private static string Deflated(string stored, string path)
+    {
+        using (var source = ZipFile.OpenRead(stored))
+        using (var target = ZipFile.Open(path, ZipArchiveMode.Create))
+        {
+            foreach (var entry in source.Entries)
+            {
+                using var from = entry.Open();
+                using var to = target.CreateEntry(entry.FullName, CompressionLevel.Optimal).Open();
+                from.CopyTo(to);
+            }
+        }
+        return path;
     }
 
     private static byte[] ToBytes(OnnxGraph graph)
