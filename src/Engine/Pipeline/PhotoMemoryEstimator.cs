@@ -42,10 +42,14 @@ public sealed record PhotoMemoryEstimate(
 public sealed record EngineMemoryProfile(long ResidentBytes, int FaceSize, int BatchSize, long NetworkBytesPerFace)
 {
     /// <summary>
-    /// CodeFormer's working memory for one 512² face per call on the CPU provider without the memory arena: measured
-    /// 511–591 MiB by <c>bench memory</c> (peak resident while restoring minus just before, 24 MP Solvay), rounded up.
+    /// CodeFormer's working memory for one 512² face per call on the CPU provider without the memory arena, with what
+    /// the native heap keeps between the calls of a 29-face photo: <c>bench memory</c> on Solvay at 12 and 24 MP, s = 1,
+    /// measured the resident set rising 623 and 622 MiB from its lowest to its highest while the faces were restored
+    /// (after the pre-network release, so nothing else was freed or allocated meanwhile), of which the 29 restored
+    /// crops are 87 MiB: 535 MiB, rounded up. (Before 2026-12-01 22:50 this was 640 MiB, measured over a floor that
+    /// still held decoding's garbage.)
     /// </summary>
-    public const long CodeFormerBytesPerFace = 640L << 20;
+    public const long CodeFormerBytesPerFace = 560L << 20;
 
     /// <summary>
     /// What a face costs the host when the network runs on a GPU: its activations live in device memory, and the host
@@ -115,9 +119,10 @@ public static class PhotoMemoryEstimator
         long jpegPlanes = header.Format == ImageFileFormat.Jpeg ? input * 6 : 0;
         long decode = 2 * fileBytes + decoderPixels + jpegPlanes + original;
 
-        // Detect and restore: the photo (and its enlarged copy), three face-sized crops per face (aligned, restored,
-        // prepared), the network's working memory, the detector's 640-side input.
+        // Detect and restore: the photo (and its enlarged copy), two face-sized crops per face (aligned, and restored as
+        // the network returns them), the network's working memory, the detector's 640-side input.
         long facesHeld = faces * 3 * face;
+        long facesWhileRestoring = faces * 2 * face;
         long network = engine.BatchSize * engine.NetworkBytesPerFace * engine.FaceSize / 512 * engine.FaceSize / 512;
         // The detector's input: the photo at a 640 short side, resized and then laid out as planes (two copies).
         long detectorInput = 2L * FloatRgb * 640 * 640 * Math.Max(header.Width, header.Height) / Math.Max(1, Math.Min(header.Width, header.Height));
@@ -126,9 +131,9 @@ public static class PhotoMemoryEstimator
         // fresh-process peaks at 6.2 MP, s = 1 (where detection is the largest stage) sat 10 % under an 80 MiB estimate
         // before any slack.
         long detector = (72L << 20) * Math.Max(header.Width, header.Height) / Math.Max(1, Math.Min(header.Width, header.Height)) * 2 / 3;
-        long restore = original + enlargedCopy + facesHeld + Math.Max(network, detectorInput + detector);
+        long restore = original + enlargedCopy + facesWhileRestoring + Math.Max(network, detectorInput + detector);
 
-        // Background and paste: the photo, the canvas, the faces; Real-ESRGAN adds its planar input and padded copy,
+        // Background and paste: the photo, the canvas, the faces (aligned, restored and prepared for pasting); Real-ESRGAN adds its planar input and padded copy,
         // its own-scale output, and a tile's working memory; face upsampling adds each face at s× its side.
         // Pasting leaves each face's warped copy and feather planes as garbage until the paster collects (every
         // FacePaster.PasteGarbageLimit): measured ~94 MiB for Solvay's 29 faces at 3.1 MP, s = 2 (a fifth of the canvas
