@@ -254,16 +254,30 @@ public sealed class RestorationEngine : IDisposable
 
             Report(RestorationStage.Align, 0.15, $"aligning {faces.Count} face(s)");
             // Each face is warped straight into its slot of the network's layout (a pooled array that also takes the
-            // network's output back). A crop in pixels is made only where something needs it: a greyscale photo's
-            // faces take the crop's colour statistics, and face images return it.
-            bool keepCrops = greyscale || options.IncludeFaceImages;
-            var aligned = _timings.Measure(RestorationStage.Align, () => faces.Select(f =>
+            // network's output back). A greyscale photo's faces need only the crop's colour statistics: its faces are
+            // aligned into one pooled scratch crop, measured, and packed (the same values as aligning into the layout).
+            // Only face images keep a crop of their own.
+            var aligned = _timings.Measure(RestorationStage.Align, () =>
             {
-                var tensor = engine._faceTensors.Rent();
-                var imageToFace = engine._aligner.AlignToNetworkLayout(work, f.Landmarks, _faceSize, tensor);
-                var crop = keepCrops ? engine._aligner.Align(work, f.Landmarks, _faceSize).Crop : null;
-                return new FaceInFlight(tensor, imageToFace, crop);
-            }).ToList());
+                var scratch = greyscale ? new RgbImage(_faceSize, _faceSize, engine._faceTensors.Rent()) : null;
+                var inFlight = faces.Select(f =>
+                {
+                    var tensor = engine._faceTensors.Rent();
+                    if (scratch is null)
+                    {
+                        var imageToFace = engine._aligner.AlignToNetworkLayout(work, f.Landmarks, _faceSize, tensor);
+                        return new FaceInFlight(tensor, imageToFace, null, options.IncludeFaceImages ? engine._aligner.Align(work, f.Landmarks, _faceSize).Crop : null);
+                    }
+                    var face = engine._aligner.AlignInto(work, f.Landmarks, scratch);
+                    FaceTensorLayout.Pack([scratch], tensor);
+                    return new FaceInFlight(tensor, face.ImageToFace, GreyscaleFaces.StatisticsOf(scratch), options.IncludeFaceImages ? scratch.Clone() : null);
+                }).ToList();
+                if (scratch is not null)
+                {
+                    engine._faceTensors.Return(scratch.Pixels);
+                }
+                return inFlight;
+            });
 
             // The network's activations come from the native heap on top of everything held now. What decoding and
             // detection left behind (the decoder's buffers, the detector's copies) is dead: hand it back first, or the
@@ -313,7 +327,8 @@ public sealed class RestorationEngine : IDisposable
                     engine._faceTensors.Return(aligned[i - 1].Tensor);
                 }
                 FaceTensorLayout.UnpackInto(aligned[i].Tensor, 0, restoredFace);
-                var prepared = GreyscaleFaces.PrepareRestoredFace(restoredFace, greyscale, aligned[i].Crop);
+                GreyscaleFaces.PrepareRestoredFaceInPlace(restoredFace, greyscale, aligned[i].CropColours);
+                var prepared = restoredFace;
                 if (options.FaceUpsample)
                 {
                     prepared = engine._upsampler!.Upscale(prepared, options.Upscale, cancellationToken);
@@ -468,9 +483,10 @@ public sealed class RestorationEngine : IDisposable
 
         /// <summary>
         /// One face between alignment and paste-back: its array in the network's layout (the aligned face going in, the
-        /// restored face once the batcher is done), the image → face matrix, and the crop in pixels when one is needed.
+        /// restored face once the batcher is done), the image → face matrix, the crop's colour statistics (greyscale
+        /// photos) and the crop in pixels (face images only).
         /// </summary>
-        private sealed record FaceInFlight(float[] Tensor, AffineTransform ImageToFace, RgbImage? Crop);
+        private sealed record FaceInFlight(float[] Tensor, AffineTransform ImageToFace, GreyscaleFaces.ColourStatistics? CropColours, RgbImage? Crop);
 
         private RestorationResult Finish(RgbImage output, ImageHeader decoded, ImageFileFormat format, bool greyscale,
             IReadOnlyList<FaceReport> faces, IReadOnlyList<FaceImages> faceImages, RgbImage? comparisonBefore)

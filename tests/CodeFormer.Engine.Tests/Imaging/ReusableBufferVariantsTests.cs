@@ -99,4 +99,18 @@ public sealed class ReusableBufferVariantsTests
 
         Assert.Equal(expected.Pixels, restored.Pixels);
     }
+
+    [Fact]
+    public void Preparing_a_grey_face_with_the_crops_statistics_taken_beforehand_equals_preparing_it_with_the_crop()
+    {
+        var restored = RgbImages.Noise(32, 32, seed: 11);
+        var crop = RgbImages.Noise(32, 32, seed: 12);
+        var expected = GreyscaleFaces.PrepareRestoredFace(restored.Clone(), inputIsGreyscale: true, crop);
+        var statistics = GreyscaleFaces.StatisticsOf(crop);
+
+        GreyscaleFaces.PrepareRestoredFaceInPlace(restored, inputIsGreyscale: true, statistics);
+
+        Assert.Equal(expected.Pixels, restored.Pixels);
+        Assert.NotEqual(GreyscaleFaces.ToGrey(RgbImages.Noise(32, 32, seed: 11)).Pixels, restored.Pixels); // the statistics were applied
+    }
 }
