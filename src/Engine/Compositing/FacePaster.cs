@@ -129,8 +129,8 @@ public sealed class FacePaster
 
     private const long PasteGarbageLimit = 128L << 20;
 
-    /// <summary>Scratch bytes a face's paste allocates per pixel of its region: the warped face (12), the warped square (4), the feather's planes.</summary>
-    private const int ScratchBytesPerRegionPixel = 36;
+    /// <summary>Scratch bytes a face's paste allocates per pixel of its region: the warped face (12), the warped square (4), the feather's two planes (8; its transposed copies are pooled).</summary>
+    private const int ScratchBytesPerRegionPixel = 24;
 
     private (PixelRegion, float[])? PasteOne(RgbImage canvas, FaceToPaste face, PasteOptions options, out long scratchBytes)
     {
