@@ -1,4 +1,5 @@
 using CodeFormer.Imaging;
+using CodeFormer.Testing;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -6,6 +7,46 @@ namespace CodeFormer.Imaging.Tests;
 
 public sealed class PngWriterTests
 {
+    [AssetFact("images/solvay_1927_1280x926.png")]
+    public void A_photo_is_deflated_with_dynamic_codes_well_below_the_size_of_zlibs_quick_level()
+    {
+        var photo = new ImageDecoder().Decode(File.ReadAllBytes(TestAssets.PathOf("images/solvay_1927_1280x926.png"))).Image;
+
+        var png = new ImageEncoder().Encode(photo, ImageFileFormat.Png);
+
+        // The same Paeth-filtered rows deflated at level 1 (zlib-ng's static-code "quick" strategy), the writer's old setting.
+        var rows = InflatedIdat(png);
+        using var quick = new MemoryStream();
+        using (var zlib = new System.IO.Compression.ZLibStream(quick, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        {
+            zlib.Write(rows);
+        }
+        Assert.True(png.Length < 0.8 * quick.Length, $"PNG {png.Length} bytes; its rows at level 1: {quick.Length} bytes");
+        using var decoded = Image.Load<Rgb24>(png);
+        Assert.Equal((photo.Width, photo.Height), (decoded.Width, decoded.Height));
+    }
+
+    private static byte[] InflatedIdat(byte[] png)
+    {
+        using var idat = new MemoryStream();
+        for (int p = 8; p < png.Length;)
+        {
+            int length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(p));
+            if (png.AsSpan(p + 4, 4).SequenceEqual("IDAT"u8))
+            {
+                idat.Write(png, p + 8, length);
+            }
+            p += 12 + length;
+        }
+        idat.Position = 0;
+        using var rows = new MemoryStream();
+        using (var zlib = new System.IO.Compression.ZLibStream(idat, System.IO.Compression.CompressionMode.Decompress))
+        {
+            zlib.CopyTo(rows);
+        }
+        return rows.ToArray();
+    }
+
     [Theory]
     [InlineData(0, 8)]
     [InlineData(4, 8)]

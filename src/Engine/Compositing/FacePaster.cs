@@ -78,14 +78,34 @@ public sealed class FacePaster
     /// </summary>
     public void PasteInPlace(RgbImage canvas, IReadOnlyList<FaceToPaste> faces, PasteOptions options)
     {
-        ArgumentNullException.ThrowIfNull(canvas);
         ArgumentNullException.ThrowIfNull(faces);
         ArgumentNullException.ThrowIfNull(options);
-        Validate(faces, options);
+        ValidateOptions(options);
+        for (int k = 0; k < faces.Count; k++)
+        {
+            ValidateFace(faces[k], k, options);
+        }
+        PasteInPlace(canvas, faces.Count, k => faces[k], options);
+    }
+
+    /// <summary>
+    /// <see cref="PasteInPlace(RgbImage, IReadOnlyList{FaceToPaste}, PasteOptions)"/> with each face asked for just before
+    /// it is pasted (<paramref name="faceAt"/> is called once per index, in order 0 … count − 1), so that a caller can
+    /// make every face in the same reused image: face k's image is not read after face k + 1 is asked for.
+    /// </summary>
+    public void PasteInPlace(RgbImage canvas, int count, Func<int, FaceToPaste> faceAt, PasteOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(canvas);
+        ArgumentNullException.ThrowIfNull(faceAt);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ValidateOptions(options);
         var boxes = new List<(PixelRegion Region, float[] Mask)>();
         long garbageSinceCollection = 0;
-        foreach (var face in faces)
+        for (int k = 0; k < count; k++)
         {
+            var face = faceAt(k);
+            ValidateFace(face, k, options);
             var box = PasteOne(canvas, face, options, out long scratchBytes);
             if (box is { } b)
             {
@@ -109,8 +129,8 @@ public sealed class FacePaster
 
     private const long PasteGarbageLimit = 128L << 20;
 
-    /// <summary>Scratch bytes a face's paste allocates per pixel of its region: the warped face (12), the warped square (4), the feather's planes.</summary>
-    private const int ScratchBytesPerRegionPixel = 36;
+    /// <summary>Scratch bytes a face's paste allocates per pixel of its region: the warped face (12), the warped square (4), the feather's two planes (8; its transposed copies are pooled).</summary>
+    private const int ScratchBytesPerRegionPixel = 24;
 
     private (PixelRegion, float[])? PasteOne(RgbImage canvas, FaceToPaste face, PasteOptions options, out long scratchBytes)
     {
@@ -184,7 +204,7 @@ public sealed class FacePaster
     {
         var pixels = canvas.Pixels;
         int canvasWidth = canvas.Width;
-        Parallel.For(0, region.Height, row =>
+        PlaneTranspose.ForRows(region.Height, (long)region.Width * region.Height * 3, row =>
         {
             int regionRow = row * region.Width;
             int canvasRow = ((region.Y + row) * canvasWidth + region.X) * 3;
@@ -230,7 +250,7 @@ public sealed class FacePaster
         });
     }
 
-    private static void Validate(IReadOnlyList<FaceToPaste> faces, PasteOptions options)
+    private static void ValidateOptions(PasteOptions options)
     {
         if (options.Upscale < 1)
         {
@@ -240,21 +260,25 @@ public sealed class FacePaster
         {
             throw new ArgumentOutOfRangeException(nameof(options), $"Face size must be positive, got {options.FaceSize}.");
         }
-        int expected = options.FaceUpsampled ? options.FaceSize * options.Upscale : options.FaceSize;
-        for (int k = 0; k < faces.Count; k++)
+    }
+
+    private static void ValidateFace(FaceToPaste? face, int k, PasteOptions options)
+    {
+        if (face is null)
         {
-            var face = faces[k] ?? throw new ArgumentException($"Face {k} is null.", nameof(faces));
-            if (face.RestoredFace.Width != expected || face.RestoredFace.Height != expected)
-            {
-                throw new ArgumentException(
-                    $"Restored face {k} is {face.RestoredFace.Width}×{face.RestoredFace.Height}, expected {expected}×{expected} " +
-                    $"(face size {options.FaceSize}{(options.FaceUpsampled ? $" × upscale {options.Upscale}, face-upsampled" : "")}).",
-                    nameof(faces));
-            }
-            if (!(Math.Abs(face.ImageToFace.Determinant) > 1e-12))
-            {
-                throw new ArgumentException($"Face {k}'s alignment matrix {face.ImageToFace} is singular.", nameof(faces));
-            }
+            throw new ArgumentException($"Face {k} is null.", "faces");
+        }
+        int expected = options.FaceUpsampled ? options.FaceSize * options.Upscale : options.FaceSize;
+        if (face.RestoredFace.Width != expected || face.RestoredFace.Height != expected)
+        {
+            throw new ArgumentException(
+                $"Restored face {k} is {face.RestoredFace.Width}×{face.RestoredFace.Height}, expected {expected}×{expected} " +
+                $"(face size {options.FaceSize}{(options.FaceUpsampled ? $" × upscale {options.Upscale}, face-upsampled" : "")}).",
+                "faces");
+        }
+        if (!(Math.Abs(face.ImageToFace.Determinant) > 1e-12))
+        {
+            throw new ArgumentException($"Face {k}'s alignment matrix {face.ImageToFace} is singular.", "faces");
         }
     }
 

@@ -49,7 +49,8 @@ public static class FeatherMask
         }
         int edge = EdgeWidth(area);
         var centre = Morphology.Erode(eroded, 2 * edge);
-        var soft = GaussianBlur.Apply(centre, 2 * edge + 1);
-        return new FeatherMaskResult(eroded, soft, area, edge);
+        // The eroded centre is only the blur's input: blurred where it lies, it becomes the soft mask.
+        GaussianBlur.ApplyInPlace(centre, 2 * edge + 1);
+        return new FeatherMaskResult(eroded, centre, area, edge);
     }
 }

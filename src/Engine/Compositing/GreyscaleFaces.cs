@@ -72,6 +72,27 @@ public static class GreyscaleFaces
     public static void PrepareRestoredFaceInPlace(RgbImage restoredFace, bool inputIsGreyscale, RgbImage? inputCrop)
     {
         ArgumentNullException.ThrowIfNull(restoredFace);
+        PrepareRestoredFaceInPlace(restoredFace, inputIsGreyscale, inputCrop is null ? null : StatisticsOf(inputCrop));
+    }
+
+    /// <summary>Per-channel mean and standard deviation (√(var + 1e-5)) of a crop: all that AdaIN takes from it.</summary>
+    public sealed record ColourStatistics(double[] Mean, double[] Std);
+
+    /// <summary>The statistics <see cref="TransferColourStatistics"/> takes from its style image, computed once.</summary>
+    public static ColourStatistics StatisticsOf(RgbImage crop)
+    {
+        ArgumentNullException.ThrowIfNull(crop);
+        var (mean, std) = MeanStd(crop);
+        return new ColourStatistics(mean, std);
+    }
+
+    /// <summary>
+    /// <see cref="PrepareRestoredFaceInPlace(RgbImage, bool, RgbImage?)"/> with the crop's statistics taken beforehand, so
+    /// the photo pipeline keeps three means and deviations per face instead of a face-sized crop. Same values.
+    /// </summary>
+    public static void PrepareRestoredFaceInPlace(RgbImage restoredFace, bool inputIsGreyscale, ColourStatistics? inputCrop)
+    {
+        ArgumentNullException.ThrowIfNull(restoredFace);
         if (!inputIsGreyscale)
         {
             return;
@@ -86,7 +107,7 @@ public static class GreyscaleFaces
             return;
         }
         var (contentMean, contentStd) = MeanStd(restoredFace);
-        var (styleMean, styleStd) = MeanStd(inputCrop);
+        var (styleMean, styleStd) = (inputCrop.Mean, inputCrop.Std);
         for (int i = 0; i < p.Length; i++)
         {
             int c = i % 3;

@@ -48,6 +48,24 @@ public sealed class FaceAligner
     }
 
     /// <summary>
+    /// <see cref="Align"/> straight into one face of the network's batch layout (NCHW, RGB in [-1, 1]): the same values
+    /// <see cref="Align"/> followed by <see cref="Pipeline.FaceTensorLayout.Pack"/> gives, made in one pass and with no
+    /// face-sized crop in between. Returns the image → face matrix.
+    /// </summary>
+    public AffineTransform AlignToNetworkLayout(RgbImage image, IReadOnlyList<Vector2> landmarks, int faceSize, Span<float> face)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(landmarks);
+        if (landmarks.Count != 5)
+        {
+            throw new ArgumentException($"Alignment needs the 5 landmarks (eyes, nose, mouth corners), got {landmarks.Count}.", nameof(landmarks));
+        }
+        var imageToFace = SimilarityEstimator.Estimate(landmarks, FfhqTemplate.ForFaceSize(faceSize));
+        AffineWarper.WarpToNetworkLayout(image, imageToFace, faceSize, GreyBorder, face);
+        return imageToFace;
+    }
+
+    /// <summary>
     /// The reference's --has_aligned mode: the input already is an aligned face, only resized to faceSize² with
     /// INTER_LINEAR. There is no paste-back, so the matrix returned is just that resize.
     /// </summary>

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using CodeFormer.Engine.Geometry;
 
 namespace CodeFormer.Engine.Imaging;
@@ -64,6 +66,55 @@ public static class AffineWarper
             throw new ArgumentException(
                 $"Destination region {region.Width}×{region.Height}×{channels} does not match the {dst.Length} values given.", nameof(dst));
         }
+        WarpCore(src, srcWidth, srcHeight, channels, srcToDst, region, border, new InterleavedSink(dst, region.Width, channels));
+    }
+
+    /// <summary>
+    /// The alignment warp written straight into the network's layout: one face of <paramref name="dst"/>
+    /// (NCHW planes of size², RGB, value/127.5 − 1), so the aligned face is made once, already normalised, instead of as an
+    /// interleaved crop that is then packed. The warped values are the same floats <see cref="WarpInto"/> computes, and
+    /// the normalisation the same expression <see cref="Pipeline.FaceTensorLayout.Pack"/> applies: bit-identical to warp + pack.
+    /// </summary>
+    public static void WarpToNetworkLayout(RgbImage src, AffineTransform srcToDst, int size, WarpBorder border, Span<float> dst)
+    {
+        ArgumentNullException.ThrowIfNull(src);
+        if (size <= 0 || dst.Length != 3L * size * size)
+        {
+            throw new ArgumentException($"A {size}² face in the network's layout holds {3L * size * size} values, the destination {dst.Length}.", nameof(dst));
+        }
+        unsafe
+        {
+            fixed (float* start = dst)
+            {
+                WarpCore(src.Pixels, src.Width, src.Height, 3, srcToDst, PixelRegion.Whole(size, size), border, new NetworkLayoutSink(start, size));
+            }
+        }
+    }
+
+    /// <summary>Where a warped sample goes: the destination layout is a type parameter so the inner loop is specialised for it.</summary>
+    private interface IWarpSink
+    {
+        void Store(int row, int column, int channel, float value);
+    }
+
+    /// <summary>A region.Width-wide image with interleaved channels.</summary>
+    private readonly struct InterleavedSink(float[] dst, int width, int channels) : IWarpSink
+    {
+        public void Store(int row, int column, int channel, float value) =>
+            Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(dst), (row * width + column) * channels + channel) = value;
+    }
+
+    /// <summary>One face of the network's NCHW batch, normalised to [-1, 1] as FaceTensorLayout.Pack does. Pinned by the caller.</summary>
+    private readonly unsafe struct NetworkLayoutSink(float* dst, int size) : IWarpSink
+    {
+        public void Store(int row, int column, int channel, float value) =>
+            dst[channel * size * size + row * size + column] = value / 127.5f - 1f;
+    }
+
+    private static void WarpCore<TSink>(
+        float[] src, int srcWidth, int srcHeight, int channels, AffineTransform srcToDst, PixelRegion region, WarpBorder border, TSink sink)
+        where TSink : struct, IWarpSink
+    {
         var inverse = InvertLikeOpenCv(srcToDst);
 
         // Per-column fixed-point increments, shared by every row (OpenCV's adelta/bdelta).
@@ -78,13 +129,15 @@ public static class AffineWarper
         float b0 = border.Red, b1 = border.Green, b2 = border.Blue;
         bool constant = border.Mode == WarpBorderMode.Constant;
 
-        Parallel.For(0, region.Height, row =>
+        // Rows in parallel only where a row is long enough to pay for a hand-off between threads: paste-back warps
+        // regions of a few hundred pixels a side, where the parallel loop's scheduling cost more than the rows.
+        void WarpRow(int row)
         {
             int y = region.Y + row;
             int x0 = SaturateToInt((inverse.B * y + inverse.C) * AbScale) + RoundDelta;
             int y0 = SaturateToInt((inverse.E * y + inverse.F) * AbScale) + RoundDelta;
-            int outBase = row * region.Width * channels;
-            var table = BilinearTable;
+            ref float table = ref MemoryMarshal.GetArrayDataReference(BilinearTable);
+            ref float source = ref MemoryMarshal.GetArrayDataReference(src);
             for (int i = 0; i < region.Width; i++)
             {
                 int fixedX = (x0 + xStep[i]) >> (AbBits - InterBits);
@@ -92,26 +145,28 @@ public static class AffineWarper
                 int sx = ClampToShort(fixedX >> InterBits);
                 int sy = ClampToShort(fixedY >> InterBits);
                 int w = (((fixedY & (InterTabSize - 1)) << InterBits) + (fixedX & (InterTabSize - 1))) * 4;
-                int o = outBase + i * channels;
+                float w0 = Unsafe.Add(ref table, w), w1 = Unsafe.Add(ref table, w + 1);
+                float w2 = Unsafe.Add(ref table, w + 2), w3 = Unsafe.Add(ref table, w + 3);
 
                 if (sx >= 0 && sy >= 0 && sx + 1 < srcWidth && sy + 1 < srcHeight)
                 {
+                    // Inside: all four taps exist (checked just above), so they are read without bounds checks.
                     int p = (sy * srcWidth + sx) * channels;
                     int below = p + srcWidth * channels;
                     for (int c = 0; c < channels; c++)
                     {
-                        dst[o + c] = src[p + c] * table[w] + src[p + channels + c] * table[w + 1]
-                            + src[below + c] * table[w + 2] + src[below + channels + c] * table[w + 3];
+                        sink.Store(row, i, c, Unsafe.Add(ref source, p + c) * w0 + Unsafe.Add(ref source, p + channels + c) * w1
+                            + Unsafe.Add(ref source, below + c) * w2 + Unsafe.Add(ref source, below + channels + c) * w3);
                     }
                     continue;
                 }
                 if (constant && (sx >= srcWidth || sx + 1 < 0 || sy >= srcHeight || sy + 1 < 0))
                 {
-                    dst[o] = b0;
+                    sink.Store(row, i, 0, b0);
                     if (channels == 3)
                     {
-                        dst[o + 1] = b1;
-                        dst[o + 2] = b2;
+                        sink.Store(row, i, 1, b1);
+                        sink.Store(row, i, 2, b2);
                     }
                     continue;
                 }
@@ -131,11 +186,23 @@ public static class AffineWarper
                     float v1 = Tap(src, srcWidth, srcHeight, channels, cx1, cy0, c, fallback);
                     float v2 = Tap(src, srcWidth, srcHeight, channels, cx0, cy1, c, fallback);
                     float v3 = Tap(src, srcWidth, srcHeight, channels, cx1, cy1, c, fallback);
-                    dst[o + c] = v0 * table[w] + v1 * table[w + 1] + v2 * table[w + 2] + v3 * table[w + 3];
+                    sink.Store(row, i, c, v0 * w0 + v1 * w1 + v2 * w2 + v3 * w3);
                 }
             }
-        });
+        }
+        if ((long)region.Width * region.Height * channels >= ParallelThreshold)
+        {
+            Parallel.For(0, region.Height, WarpRow);
+            return;
+        }
+        for (int row = 0; row < region.Height; row++)
+        {
+            WarpRow(row);
+        }
     }
+
+    /// <summary>Destination values from which a warp's rows are spread over the cores (a 512² face has 786,432).</summary>
+    private const long ParallelThreshold = 256 * 1024;
 
     /// <summary>
     /// The destination pixels that can receive any part of a <paramref name="srcWidth"/>×<paramref name="srcHeight"/>

@@ -60,6 +60,17 @@ public static class GaussianBlur
             : PlaneTranspose.FilterRowsThenColumns(src, (data, width, height) => ConvolveRows(data, width, height, kernel));
     }
 
+    /// <summary><see cref="Apply"/> over the plane's own values (for an intermediate plane nobody else reads): same values, no copy.</summary>
+    public static void ApplyInPlace(FloatPlane plane, int kernelSize, double sigma = 0)
+    {
+        ArgumentNullException.ThrowIfNull(plane);
+        var kernel = Kernel(kernelSize, sigma);
+        if (kernelSize > 1)
+        {
+            PlaneTranspose.FilterRowsThenColumnsInPlace(plane, (data, width, height) => ConvolveRows(data, width, height, kernel));
+        }
+    }
+
     /// <summary>OpenCV's borderInterpolate for BORDER_REFLECT_101 (…2 1 | 0 1 2 … n−1 | n−2 …), iterated for long kernels.</summary>
     internal static int Reflect101(int p, int length)
     {
@@ -78,46 +89,58 @@ public static class GaussianBlur
     {
         int radius = kernel.Length / 2;
         int padded = width + 2 * radius;
+        if ((long)width * height < PlaneTranspose.ParallelThreshold)
+        {
+            // A small plane (paste-back's feather): one thread, one set of line buffers.
+            var single = (Line: new float[padded], Sum: new float[width]);
+            for (int y = 0; y < height; y++)
+            {
+                ConvolveRow(y, single);
+            }
+            return;
+        }
         Parallel.For(0, height,
             () => (Line: new float[padded], Sum: new float[width]),
-            (y, _, buffers) =>
-            {
-                var (line, sum) = buffers;
-                var row = data.AsSpan(y * width, width);
-                row.CopyTo(line.AsSpan(radius));
-                for (int i = 0; i < radius; i++)
-                {
-                    line[i] = row[Reflect101(i - radius, width)];
-                    line[radius + width + i] = row[Reflect101(width + i, width)];
-                }
-                // Symmetric kernel, as OpenCV's symmetric row filter: centre tap plus pairs k[j]·(x[+j] + x[−j]).
-                // Vectorised across output pixels.
-                var lineSpan = line.AsSpan();
-                float centre = kernel[radius];
-                int vw = Vector<float>.Count;
-                int x = 0;
-                for (; x + vw <= width; x += vw)
-                {
-                    var acc = new Vector<float>(lineSpan.Slice(x + radius, vw)) * centre;
-                    for (int j = 1; j <= radius; j++)
-                    {
-                        var pair = new Vector<float>(lineSpan.Slice(x + radius + j, vw)) + new Vector<float>(lineSpan.Slice(x + radius - j, vw));
-                        acc += pair * kernel[radius + j];
-                    }
-                    acc.CopyTo(sum.AsSpan(x));
-                }
-                for (; x < width; x++)
-                {
-                    float acc = line[x + radius] * centre;
-                    for (int j = 1; j <= radius; j++)
-                    {
-                        acc += (line[x + radius + j] + line[x + radius - j]) * kernel[radius + j];
-                    }
-                    sum[x] = acc;
-                }
-                sum.AsSpan().CopyTo(row);
-                return buffers;
-            },
+            (y, _, buffers) => ConvolveRow(y, buffers),
             _ => { });
+
+        (float[] Line, float[] Sum) ConvolveRow(int y, (float[] Line, float[] Sum) buffers)
+        {
+            var (line, sum) = buffers;
+            var row = data.AsSpan(y * width, width);
+            row.CopyTo(line.AsSpan(radius));
+            for (int i = 0; i < radius; i++)
+            {
+                line[i] = row[Reflect101(i - radius, width)];
+                line[radius + width + i] = row[Reflect101(width + i, width)];
+            }
+            // Symmetric kernel, as OpenCV's symmetric row filter: centre tap plus pairs k[j]·(x[+j] + x[−j]).
+            // Vectorised across output pixels.
+            var lineSpan = line.AsSpan();
+            float centre = kernel[radius];
+            int vw = Vector<float>.Count;
+            int x = 0;
+            for (; x + vw <= width; x += vw)
+            {
+                var acc = new Vector<float>(lineSpan.Slice(x + radius, vw)) * centre;
+                for (int j = 1; j <= radius; j++)
+                {
+                    var pair = new Vector<float>(lineSpan.Slice(x + radius + j, vw)) + new Vector<float>(lineSpan.Slice(x + radius - j, vw));
+                    acc += pair * kernel[radius + j];
+                }
+                acc.CopyTo(sum.AsSpan(x));
+            }
+            for (; x < width; x++)
+            {
+                float acc = line[x + radius] * centre;
+                for (int j = 1; j <= radius; j++)
+                {
+                    acc += (line[x + radius + j] + line[x + radius - j]) * kernel[radius + j];
+                }
+                sum[x] = acc;
+            }
+            sum.AsSpan().CopyTo(row);
+            return buffers;
+        }
     }
 }

@@ -28,43 +28,55 @@ public static class Morphology
     {
         int anchor = side / 2;
         int padded = width + side - 1;
+        if ((long)width * height < PlaneTranspose.ParallelThreshold)
+        {
+            // A small plane (paste-back's feather): one thread, one set of line buffers.
+            var single = (Line: new float[padded], Forward: new float[padded], Backward: new float[padded]);
+            for (int y = 0; y < height; y++)
+            {
+                FilterRow(y, single);
+            }
+            return;
+        }
         Parallel.For(0, height,
             () => (Line: new float[padded], Forward: new float[padded], Backward: new float[padded]),
-            (y, _, buffers) =>
-            {
-                var (line, forward, backward) = buffers;
-                var row = data.AsSpan(y * width, width);
-                line.AsSpan().Fill(float.PositiveInfinity);
-                row.CopyTo(line.AsSpan(anchor));
-                // Running minima restarting at every multiple of side: forward and backward within each block.
-                for (int start = 0; start < padded; start += side)
-                {
-                    int end = Math.Min(start + side, padded);
-                    float run = line[start];
-                    forward[start] = run;
-                    for (int i = start + 1; i < end; i++)
-                    {
-                        float v = line[i];
-                        run = v < run ? v : run;
-                        forward[i] = run;
-                    }
-                    run = line[end - 1];
-                    backward[end - 1] = run;
-                    for (int i = end - 2; i >= start; i--)
-                    {
-                        float v = line[i];
-                        run = v < run ? v : run;
-                        backward[i] = run;
-                    }
-                }
-                for (int x = 0; x < width; x++)
-                {
-                    // The window [x, x + side − 1] spans at most two blocks: the tail of one and the head of the next.
-                    float tail = backward[x], head = forward[x + side - 1];
-                    row[x] = tail < head ? tail : head;
-                }
-                return buffers;
-            },
+            (y, _, buffers) => FilterRow(y, buffers),
             _ => { });
+
+        (float[] Line, float[] Forward, float[] Backward) FilterRow(int y, (float[] Line, float[] Forward, float[] Backward) buffers)
+        {
+            var (line, forward, backward) = buffers;
+            var row = data.AsSpan(y * width, width);
+            line.AsSpan().Fill(float.PositiveInfinity);
+            row.CopyTo(line.AsSpan(anchor));
+            // Running minima restarting at every multiple of side: forward and backward within each block.
+            for (int start = 0; start < padded; start += side)
+            {
+                int end = Math.Min(start + side, padded);
+                float run = line[start];
+                forward[start] = run;
+                for (int i = start + 1; i < end; i++)
+                {
+                    float v = line[i];
+                    run = v < run ? v : run;
+                    forward[i] = run;
+                }
+                run = line[end - 1];
+                backward[end - 1] = run;
+                for (int i = end - 2; i >= start; i--)
+                {
+                    float v = line[i];
+                    run = v < run ? v : run;
+                    backward[i] = run;
+                }
+            }
+            for (int x = 0; x < width; x++)
+            {
+                // The window [x, x + side − 1] spans at most two blocks: the tail of one and the head of the next.
+                float tail = backward[x], head = forward[x + side - 1];
+                row[x] = tail < head ? tail : head;
+            }
+            return buffers;
+        }
     }
 }

@@ -181,7 +181,9 @@ public static class PhotoMemoryEstimator
     }
 
     /// <summary>What pasting a face allocates per pixel of its footprint (FacePaster: warped face, square, feather planes).</summary>
-    private const long PasteScratchBytesPerOutputPixel = 36;
+    // Warped face 12, warped square 4, eroded 4, eroded centre (blurred in place into the soft mask) 4; the filters'
+    // transposed copies are pooled since 2026-12-01 (they were 3 × 4 more, and the blur's copy 4).
+    private const long PasteScratchBytesPerOutputPixel = 24;
 
     /// <summary>The paster collects every 128 MiB of its garbage; one face's scratch can come on top.</summary>
     private const long PasteGarbageBound = 160L << 20;

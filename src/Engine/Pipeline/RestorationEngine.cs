@@ -35,6 +35,7 @@ public sealed class RestorationEngine : IDisposable
     private readonly FaceAligner _aligner = new();
     private readonly FacePaster _paster;
     private readonly FaceBatcher _batcher;
+    private readonly FaceTensorPool _faceTensors;
     private readonly IReadOnlyList<IDisposable> _ownedResources;
 
     /// <param name="maskProvider">Optional face-parsing mask combined with the square feather mask (reference ParseNet); none ships.</param>
@@ -51,6 +52,9 @@ public sealed class RestorationEngine : IDisposable
         _ownedResources = ownedResources ?? [];
         // The factory fixes the batch size for its device; an engine built by hand without one batches as on CPU.
         _batcher = new FaceBatcher(restorer, settings.BatchSize ?? EngineSettings.CpuBatchSize, logger);
+        // Enough for a photo's faces in flight (two batches' worth wait per photo) and a many-face photo's restored faces
+        // until they are pasted; at batch 8, 32 faces (96 MiB at 512²) kept between photos.
+        _faceTensors = new FaceTensorPool(_batcher.FaceLength, Math.Max(MinimumPooledFaces, 4 * _batcher.MaxBatch));
     }
 
     /// <summary>Side of the aligned faces the restoration model works on.</summary>
@@ -114,6 +118,8 @@ public sealed class RestorationEngine : IDisposable
             $"{estimate.LargestStage} {PhotoMemoryEstimate.Mib(estimate.PhotoBytes)} MiB), over the memory budget of {PhotoMemoryEstimate.Mib(budget)} MiB.{hint}");
     }
 
+
+    private const int MinimumPooledFaces = 8;
 
     /// <summary>What the face batcher has done so far: batches, faces, network busy time, faces waiting now.</summary>
     public FaceBatcherStatistics Batching => _batcher.Statistics;
@@ -210,7 +216,11 @@ public sealed class RestorationEngine : IDisposable
         private async Task<RestorationResult> RestoreAlignedAsync(DecodedImage decoded, ImageFileFormat format, bool greyscale)
         {
             var aligned = _timings.Measure(RestorationStage.Align, () => engine._aligner.FromAlignedInput(decoded.Image, _faceSize));
-            var restored = (await RestoreFacesAsync([aligned.Crop]).ConfigureAwait(false))[0];
+            var face = engine._faceTensors.Rent();
+            FaceTensorLayout.Pack([aligned.Crop], face);
+            await RestoreFacesAsync([face]).ConfigureAwait(false);
+            var restored = FaceTensorLayout.Unpack(face, 0, _faceSize);
+            engine._faceTensors.Return(face);
             var output = _timings.Measure(RestorationStage.Paste, () => GreyscaleFaces.PrepareRestoredFace(restored, greyscale, aligned.Crop));
             var faceImages = options.IncludeFaceImages
                 ? new[] { new FaceImages(0, engine._encoder.Encode(aligned.Crop, ImageFileFormat.Png), engine._encoder.Encode(output, ImageFileFormat.Png)) }
@@ -243,7 +253,31 @@ public sealed class RestorationEngine : IDisposable
             }
 
             Report(RestorationStage.Align, 0.15, $"aligning {faces.Count} face(s)");
-            var aligned = _timings.Measure(RestorationStage.Align, () => faces.Select(f => engine._aligner.Align(work, f.Landmarks, _faceSize)).ToList());
+            // Each face is warped straight into its slot of the network's layout (a pooled array that also takes the
+            // network's output back). A greyscale photo's faces need only the crop's colour statistics: its faces are
+            // aligned into one pooled scratch crop, measured, and packed (the same values as aligning into the layout).
+            // Only face images keep a crop of their own.
+            var aligned = _timings.Measure(RestorationStage.Align, () =>
+            {
+                var scratch = greyscale ? new RgbImage(_faceSize, _faceSize, engine._faceTensors.Rent()) : null;
+                var inFlight = faces.Select(f =>
+                {
+                    var tensor = engine._faceTensors.Rent();
+                    if (scratch is null)
+                    {
+                        var imageToFace = engine._aligner.AlignToNetworkLayout(work, f.Landmarks, _faceSize, tensor);
+                        return new FaceInFlight(tensor, imageToFace, null, options.IncludeFaceImages ? engine._aligner.Align(work, f.Landmarks, _faceSize).Crop : null);
+                    }
+                    var face = engine._aligner.AlignInto(work, f.Landmarks, scratch);
+                    FaceTensorLayout.Pack([scratch], tensor);
+                    return new FaceInFlight(tensor, face.ImageToFace, GreyscaleFaces.StatisticsOf(scratch), options.IncludeFaceImages ? scratch.Clone() : null);
+                }).ToList();
+                if (scratch is not null)
+                {
+                    engine._faceTensors.Return(scratch.Pixels);
+                }
+                return inFlight;
+            });
 
             // The network's activations come from the native heap on top of everything held now. What decoding and
             // detection left behind (the decoder's buffers, the detector's copies) is dead: hand it back first, or the
@@ -258,7 +292,7 @@ public sealed class RestorationEngine : IDisposable
 
             // The only wait of the photo: its faces join the batcher's queue, and this continues on the thread pool
             // when the last one is back. Everything after it runs while the network serves other photos.
-            var restored = await RestoreFacesAsync(aligned.Select(a => a.Crop).ToList()).ConfigureAwait(false);
+            await RestoreFacesAsync(aligned.Select(a => a.Tensor).ToList()).ConfigureAwait(false);
             // The network's activations were freed; hand them back to the system before the canvas is made.
             if (engine.NetworkUsesHostHeap)
             {
@@ -281,30 +315,42 @@ public sealed class RestorationEngine : IDisposable
             work = null!;
 
             Report(RestorationStage.Paste, 0.9, "pasting faces back");
-            var toPaste = _timings.Measure(RestorationStage.Paste, () => restored.Select((face, i) =>
+            // Each restored face is unpacked into one face image, pasted and its array handed back, in order: a face is
+            // touched once on its way out, and no face-sized image is made per face.
+            var faceImages = new List<FaceImages>();
+            var restoredFace = new RgbImage(_faceSize, _faceSize, engine._faceTensors.Rent());
+            _timings.Measure(RestorationStage.Paste, () => engine._paster.PasteInPlace(canvas, aligned.Count, i =>
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var prepared = GreyscaleFaces.PrepareRestoredFace(face, greyscale, aligned[i].Crop);
+                if (i > 0)
+                {
+                    engine._faceTensors.Return(aligned[i - 1].Tensor);
+                }
+                FaceTensorLayout.UnpackInto(aligned[i].Tensor, 0, restoredFace);
+                GreyscaleFaces.PrepareRestoredFaceInPlace(restoredFace, greyscale, aligned[i].CropColours);
+                var prepared = restoredFace;
                 if (options.FaceUpsample)
                 {
                     prepared = engine._upsampler!.Upscale(prepared, options.Upscale, cancellationToken);
                 }
+                if (options.IncludeFaceImages)
+                {
+                    faceImages.Add(new FaceImages(i, engine._encoder.Encode(aligned[i].Crop!, ImageFileFormat.Png), engine._encoder.Encode(prepared, ImageFileFormat.Png)));
+                }
                 return new FaceToPaste(prepared, aligned[i].ImageToFace);
-            }).ToList());
-            _timings.Measure(RestorationStage.Paste, () => engine._paster.PasteInPlace(canvas, toPaste, new PasteOptions
+            }, new PasteOptions
             {
                 Upscale = options.Upscale,
                 FaceUpsampled = options.FaceUpsample,
                 DrawBox = options.DrawBox,
                 FaceSize = _faceSize,
             }));
-
-            var faceImages = options.IncludeFaceImages
-                ? aligned.Select((a, i) => new FaceImages(i, engine._encoder.Encode(a.Crop, ImageFileFormat.Png), engine._encoder.Encode(toPaste[i].RestoredFace, ImageFileFormat.Png))).ToList()
-                : [];
+            if (aligned.Count > 0)
+            {
+                engine._faceTensors.Return(aligned[^1].Tensor);
+            }
+            engine._faceTensors.Return(restoredFace.Pixels);
             aligned = null!;
-            restored = null!;
-            toPaste = null!;
             // Aggressive: the freed memory goes back to the system, where libjpeg-turbo's whole-image coefficient
             // buffer (3 bytes a pixel: Skia asks for optimized Huffman tables) is allocated.
             ReleaseDeadPhotoMemory(canvas.Pixels.LongLength, handBackToSystem: true);
@@ -397,41 +443,36 @@ public sealed class RestorationEngine : IDisposable
 
         /// <summary>
         /// The photo's faces through the shared batcher. At most two batches' worth of its faces wait at a time, so a
-        /// 29-face photo does not stand in front of every 1-face photo that arrives after it; each face is packed into
-        /// the network's layout here (on this photo's thread) and unpacked when it comes back.
+        /// 29-face photo does not stand in front of every 1-face photo that arrives after it. Each face is already in the
+        /// network's layout (alignment warped it there) and comes back restored in the same array.
         /// </summary>
-        private async Task<List<RgbImage>> RestoreFacesAsync(IReadOnlyList<RgbImage> crops)
+        private async Task RestoreFacesAsync(IReadOnlyList<float[]> faces)
         {
             var batcher = engine._batcher;
-            var restored = new RgbImage[crops.Count];
-            if (crops.Count == 0)
+            if (faces.Count == 0)
             {
-                return [];
+                return;
             }
-            Report(RestorationStage.Restore, 0.2, $"restoring {crops.Count} face(s)");
+            Report(RestorationStage.Restore, 0.2, $"restoring {faces.Count} face(s)");
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
             // Not disposed: faces still on the device after a cancellation release it later (it holds no wait handle).
             var window = new SemaphoreSlim(Math.Max(2, 2 * batcher.MaxBatch));
-            var pending = new List<Task>(crops.Count);
-            for (int i = 0; i < crops.Count; i++)
+            var pending = new List<Task>(faces.Count);
+            foreach (var face in faces)
             {
                 await window.WaitAsync(cancellationToken).ConfigureAwait(false);
-                int index = i;
-                var face = new float[batcher.FaceLength];
-                FaceTensorLayout.Pack([crops[index]], face);
-                pending.Add(RestoreOneAsync(face, index));
+                pending.Add(RestoreOneAsync(face));
             }
             await Task.WhenAll(pending).ConfigureAwait(false);
-            // Wall time of the photo's wait for its faces (packing and unpacking included): what the network costs this photo.
+            // Wall time of the photo's wait for its faces: what the network costs this photo.
             _timings.Add(RestorationStage.Restore, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-            return [.. restored];
 
-            async Task RestoreOneAsync(float[] face, int index)
+            async Task RestoreOneAsync(float[] face)
             {
                 try
                 {
-                    var output = await batcher.RestoreAsync(face, options.Fidelity, cancellationToken).ConfigureAwait(false);
-                    restored[index] = FaceTensorLayout.Unpack(output, 0, _faceSize);
+                    // The output comes back in the same array.
+                    await batcher.RestoreAsync(face, options.Fidelity, cancellationToken).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -439,6 +480,13 @@ public sealed class RestorationEngine : IDisposable
                 }
             }
         }
+
+        /// <summary>
+        /// One face between alignment and paste-back: its array in the network's layout (the aligned face going in, the
+        /// restored face once the batcher is done), the image → face matrix, the crop's colour statistics (greyscale
+        /// photos) and the crop in pixels (face images only).
+        /// </summary>
+        private sealed record FaceInFlight(float[] Tensor, AffineTransform ImageToFace, GreyscaleFaces.ColourStatistics? CropColours, RgbImage? Crop);
 
         private RestorationResult Finish(RgbImage output, ImageHeader decoded, ImageFileFormat format, bool greyscale,
             IReadOnlyList<FaceReport> faces, IReadOnlyList<FaceImages> faceImages, RgbImage? comparisonBefore)

@@ -61,8 +61,10 @@ public sealed class FaceBatcher : IDisposable
     public int FaceLength => _faceLength;
 
     /// <summary>
-    /// Queues one face and completes with the network's output for it (unclamped, same layout). Faults of the network
-    /// come back as <see cref="ModelFaultException"/>; a cancelled wait as <see cref="OperationCanceledException"/>.
+    /// Queues one face and completes with the network's output for it (unclamped, same layout), written over the input
+    /// in the same array: each face's array is its slot both ways, so no face-sized array is made per face. Faults of the
+    /// network come back as <see cref="ModelFaultException"/>; a cancelled wait as <see cref="OperationCanceledException"/>.
+    /// After a cancellation the array may still be written by a batch that was already on the device: do not reuse it.
     /// </summary>
     public Task<float[]> RestoreAsync(float[] face, double fidelity, CancellationToken cancellationToken = default)
     {
@@ -226,8 +228,10 @@ public sealed class FaceBatcher : IDisposable
         }
         for (int i = 0; i < count; i++)
         {
-            // The output buffer is reused by the next batch: each face gets its own copy.
-            faces[i].Completion.TrySetResult(_output.AsSpan(i * _faceLength, _faceLength).ToArray());
+            // The output buffer is reused by the next batch: each face's result goes back into its own array, whose
+            // input the batch has consumed (a failed batch never gets here, so its retry still reads the inputs).
+            _output.AsSpan(i * _faceLength, _faceLength).CopyTo(faces[i].Face);
+            faces[i].Completion.TrySetResult(faces[i].Face);
         }
     }
 

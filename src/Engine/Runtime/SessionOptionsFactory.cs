@@ -119,6 +119,9 @@ internal static class SessionOptionsFactory
         // parallel loops (resize, warp, blend, encode) right after the network and the detector, and on a 2-core
         // machine the spinning threads took the cores from them: the background resize measured 42 ms instead of 8.
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        // The same for the inter-op pool, which exists only if a host turns on parallel execution of independent nodes:
+        // in a worker where several photos' detectors run at once, a spinning pool burns cores the other jobs need.
+        options.AddSessionConfigEntry("session.inter_op.allow_spinning", "0");
         // No CPU memory arena: with it, ONNX Runtime keeps the largest activation memory a Run ever needed for the life
         // of the session (about 900 MiB for CodeFormer at one 512² face; 510–590 MiB while a Run lasts without it), and that memory then sits under the photo's own
         // peak (the upscaled canvas and the encode) that comes after the network. Without it the activations are

@@ -47,6 +47,28 @@ public sealed class ReusableBufferVariantsTests
         Assert.Throws<ArgumentException>(() => aligner.AlignInto(image, landmarks, Dirty(64, 32)));
     }
 
+    [Theory]
+    [InlineData(64)]
+    [InlineData(512)] // large enough for the warp's rows to run in parallel
+    public void Aligning_straight_into_the_network_layout_equals_aligning_then_packing_bit_for_bit(int faceSize)
+    {
+        var image = RgbImages.Noise(320, 240, seed: 5);
+        // The face reaches past the image's left and top edges, so the border and part-outside paths are taken too.
+        Vector2[] landmarks = [new(10, 8), new(60, 10), new(35, 38), new(15, 68), new(58, 66)];
+        var aligner = new FaceAligner();
+        var tensor = Enumerable.Repeat(42f, 3 * faceSize * faceSize).ToArray();
+
+        var imageToFace = aligner.AlignToNetworkLayout(image, landmarks, faceSize, tensor);
+
+        var aligned = aligner.Align(image, landmarks, faceSize);
+        var packed = new float[tensor.Length];
+        FaceTensorLayout.Pack([aligned.Crop], packed);
+        Assert.Equal(aligned.ImageToFace, imageToFace);
+        Assert.Equal(packed, tensor);
+        Assert.Contains(aligned.Crop.Pixels, v => v == 132f); // the grey border was sampled
+        Assert.Throws<ArgumentException>(() => aligner.AlignToNetworkLayout(image, landmarks, faceSize, new float[tensor.Length - 1]));
+    }
+
     [Fact]
     public void Unpacking_into_a_face_equals_unpacking_to_a_new_one()
     {
@@ -76,5 +98,19 @@ public sealed class ReusableBufferVariantsTests
         GreyscaleFaces.PrepareRestoredFaceInPlace(restored, greyscale, crop);
 
         Assert.Equal(expected.Pixels, restored.Pixels);
+    }
+
+    [Fact]
+    public void Preparing_a_grey_face_with_the_crops_statistics_taken_beforehand_equals_preparing_it_with_the_crop()
+    {
+        var restored = RgbImages.Noise(32, 32, seed: 11);
+        var crop = RgbImages.Noise(32, 32, seed: 12);
+        var expected = GreyscaleFaces.PrepareRestoredFace(restored.Clone(), inputIsGreyscale: true, crop);
+        var statistics = GreyscaleFaces.StatisticsOf(crop);
+
+        GreyscaleFaces.PrepareRestoredFaceInPlace(restored, inputIsGreyscale: true, statistics);
+
+        Assert.Equal(expected.Pixels, restored.Pixels);
+        Assert.NotEqual(GreyscaleFaces.ToGrey(RgbImages.Noise(32, 32, seed: 11)).Pixels, restored.Pixels); // the statistics were applied
     }
 }

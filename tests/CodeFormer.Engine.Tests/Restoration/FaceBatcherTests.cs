@@ -125,6 +125,48 @@ public sealed class FaceBatcherTests
     }
 
     [Fact]
+    public async Task Each_face_comes_back_in_its_own_array_so_no_face_sized_array_is_made_per_face()
+    {
+        using var network = new RecordingRestorer(Size);
+        using var batcher = new FaceBatcher(network, maxBatch: 4);
+        var blocker = HoldDevice(batcher, network);
+        var faces = new[] { Face(0.1f), Face(0.2f), Face(0.3f) };
+
+        var results = faces.Select(f => batcher.RestoreAsync(f, 0.5)).ToArray();
+        Waiting.Until(() => batcher.Statistics.QueuedFaces == 3, "three faces wait");
+        network.Gate.Set();
+        await blocker;
+
+        for (int i = 0; i < faces.Length; i++)
+        {
+            var result = await results[i];
+            Assert.Same(faces[i], result);
+            Assert.Equal(Expected((i + 1) / 10f), result);
+        }
+        Assert.Equal([1, 3], network.Batches.Select(b => b.Length));
+    }
+
+    [Fact]
+    public void The_face_pool_hands_back_returned_arrays_and_keeps_no_more_than_its_capacity()
+    {
+        var pool = new FaceTensorPool(faceLength: Length, capacity: 2);
+        var first = pool.Rent();
+        var second = pool.Rent();
+        var third = pool.Rent();
+        Assert.Equal(Length, first.Length);
+        Assert.Equal(3, new[] { first, second, third }.Distinct().Count());
+
+        pool.Return(first);
+        pool.Return(second);
+        pool.Return(third); // over capacity: left to the GC
+        Assert.Equal(2, pool.Count);
+        var again = new[] { pool.Rent(), pool.Rent() };
+        Assert.Equal(new[] { first, second }.OrderBy(a => a.GetHashCode()), again.OrderBy(a => a.GetHashCode()));
+        Assert.NotSame(third, pool.Rent());
+        Assert.Contains($"{Length} values", Assert.Throws<ArgumentException>(() => pool.Return(new float[Length + 1])).Message);
+    }
+
+    [Fact]
     public void A_face_of_the_wrong_length_is_refused_naming_the_expected_length()
     {
         using var network = new RecordingRestorer(Size);
