@@ -269,7 +269,7 @@ public sealed class UploadWindowTests(ServiceStack stack)
         var tenant = await stack.NewTenantAsync();
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         var api = new JobsApi(new Shared.Jobs.JobStore(stack.Table, clock), stack.Tenants, new Shared.Storage.BlobSasIssuer(stack.Blobs, clock),
-            stack.Events, new Shared.Webhooks.WebhookUrlPolicy(), Microsoft.Extensions.Options.Options.Create(stack.Settings), clock);
+            stack.Events, new Webhooks.TerminalWebhookQueue(stack.WebhookNoticeQueue), new Shared.Webhooks.WebhookUrlPolicy(), Microsoft.Extensions.Options.Options.Create(stack.Settings), clock);
         var request = new ApiRequest { Authorization = "Bearer " + tenant.ApiKey, IdempotencyKey = "late-upload" };
         var created = System.Text.Json.JsonSerializer.Deserialize((await api.CreateAsync(request)).Body, ApiJsonContext.Default.CreatedJob)!;
         Assert.False(created.Job.UploadOverdue);
