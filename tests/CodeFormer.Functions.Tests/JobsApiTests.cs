@@ -36,7 +36,7 @@ public sealed class JobsApiTests(ServiceStack stack)
         var tenant = await stack.NewTenantAsync();
         var api = stack.Api();
 
-        var created = await api.CreateAsync(As(tenant.ApiKey, """{"fidelity":0.3,"upscale":1,"unknownField":"tolerated"}"""));
+        var created = await api.CreateAsync(As(tenant.ApiKey, """{"fidelity":0.3,"upscale":1}"""));
         Assert.Equal(201, created.Status);
         var body = Read(created, ApiJsonContext.Default.CreatedJob);
         Assert.Equal(JobState.AwaitingUpload, body.Job.State);
@@ -221,6 +221,25 @@ public sealed class JobsApiTests(ServiceStack stack)
         var notJson = await stack.Api().CreateAsync(As(tenant.ApiKey, "fidelity=3"));
         Assert.Equal(400, notJson.Status);
         Assert.Equal(400, (await stack.Api().GetUsageAsync(As(tenant.ApiKey), "2026-13")).Status);
+    }
+
+    [Fact]
+    public async Task A_misspelt_unknown_or_non_numeric_option_is_a_400_naming_it_never_a_job_with_the_default()
+    {
+        var tenant = await stack.NewTenantAsync();
+        var api = stack.Api();
+
+        var misspelt = await api.CreateAsync(As(tenant.ApiKey, """{"fidelty":0.9}"""));
+        Assert.Equal(400, misspelt.Status);
+        Assert.Contains("fidelty", Problem(misspelt).Detail, StringComparison.Ordinal);
+        foreach (var body in new[] { """{"fidelity":"NaN"}""", """{"fidelity":NaN}""", """{"fidelity":1e400}""", """{"fidelity":-0.0001}""", """[]""", "null" })
+        {
+            var response = await api.CreateAsync(As(tenant.ApiKey, body));
+            Assert.True(response.Status == 400, $"{body} → {response.Status}");
+        }
+        var webhookTooLong = await api.CreateAsync(As(tenant.ApiKey, $$"""{"webhookUrl":"https://example.com/{{new string('a', 5000)}}"}"""));
+        Assert.Equal("webhookUrl", Assert.Single(Problem(webhookTooLong).Errors!).Field);
+        Assert.Equal(413, (await api.CreateAsync(new ApiRequest { Authorization = "Bearer " + tenant.ApiKey, BodyTooLarge = true })).Status);
     }
 
     [Fact]

@@ -41,12 +41,19 @@ public sealed class JobsApi(
         {
             return ApiResponse.Problem(HttpStatusCode.BadRequest, "Invalid Idempotency-Key", $"The Idempotency-Key header must be 1–{MaxIdempotencyKeyLength} characters.");
         }
+        if (request.BodyTooLarge)
+        {
+            return ApiResponse.Problem(HttpStatusCode.RequestEntityTooLarge, "Request body too large",
+                $"The body must be a JSON object of job options of at most {ApiRequest.MaxBodyBytes:N0} bytes.");
+        }
         JobOptions options;
         try
         {
+            // No body means the defaults; a JSON null is not "no body" but a client bug, refused like any non-object.
             options = request.Body is null || request.Body.ToMemory().IsEmpty
                 ? JobOptions.Default
-                : JsonSerializer.Deserialize(request.Body.ToMemory().Span, ApiJsonContext.Default.JobOptions) ?? JobOptions.Default;
+                : JsonSerializer.Deserialize(request.Body.ToMemory().Span, ApiJsonContext.Default.JobOptions)
+                    ?? throw new JsonException("The body is the JSON literal null.");
         }
         catch (JsonException e)
         {
