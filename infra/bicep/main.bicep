@@ -136,6 +136,10 @@ var names = {
   deadLetterContainer: 'events-deadletter'
   // Fixed by the Functions blob extension (HostQueueNames.BlobTriggerPoisonQueue).
   blobTriggerPoisonQueue: 'webjobs-blobtrigger-poison'
+  // TerminalWebhookNotice.QueueName in the Functions app (its queue trigger's name is fixed in code).
+  webhookNoticeQueue: 'webhook-notices'
+  // Fixed by the Functions queue extension: "<queue>-poison".
+  webhookNoticePoisonQueue: 'webhook-notices-poison'
   jobsTable: 'jobs'
   queue: 'restore-jobs'
 }
@@ -206,6 +210,8 @@ module storage 'modules/storage.bicep' = {
     modelsContainerName: names.modelsContainer
     deadLetterContainerName: names.deadLetterContainer
     blobTriggerPoisonQueueName: names.blobTriggerPoisonQueue
+    webhookNoticeQueueName: names.webhookNoticeQueue
+    webhookNoticePoisonQueueName: names.webhookNoticePoisonQueue
     jobsTableName: names.jobsTable
     retentionDays: retentionDays
   }
@@ -297,6 +303,8 @@ module roleAssignments 'modules/role-assignments.bicep' = {
     modelsContainerName: names.modelsContainer
     deadLetterContainerName: names.deadLetterContainer
     blobTriggerPoisonQueueName: names.blobTriggerPoisonQueue
+    webhookNoticeQueueName: names.webhookNoticeQueue
+    webhookNoticePoisonQueueName: names.webhookNoticePoisonQueue
     jobsTableName: names.jobsTable
     serviceBusNamespaceName: names.serviceBus
     queueName: names.queue

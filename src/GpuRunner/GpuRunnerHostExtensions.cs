@@ -8,7 +8,6 @@ using CodeFormer.GpuRunner.Models;
 using CodeFormer.GpuRunner.Queue;
 using CodeFormer.GpuRunner.Settings;
 using CodeFormer.GpuRunner.Telemetry;
-using CodeFormer.GpuRunner.Webhooks;
 using CodeFormer.Shared.Events;
 using CodeFormer.Shared.Settings;
 using CodeFormer.Shared.Tenants;
@@ -75,7 +74,7 @@ public static class GpuRunnerHostExtensions
             sp.GetRequiredService<IHttpClientFactory>().CreateClient(WebhookNotifier.HttpClientName),
             sp.GetRequiredService<TenantStore>(),
             sp.GetRequiredService<WebhookUrlPolicy>(),
-            sp.GetRequiredService<IOptions<WorkerSettings>>(),
+            sp.GetRequiredService<IOptions<WorkerSettings>>().Value.WebhookRules,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<WebhookNotifier>>()));
         var eventsConfigured = !string.IsNullOrWhiteSpace(configuration[$"{JobEventsSettings.SectionName}:topicEndpoint"]);

@@ -29,6 +29,22 @@ public sealed class FunctionAdapterTests(ServiceStack stack)
     }
 
     [Fact]
+    public async Task A_body_over_64_KB_is_a_413_even_when_its_first_64_KB_are_valid_json()
+    {
+        var tenant = await stack.NewTenantAsync();
+        var functions = new JobsFunctions(stack.Api());
+        const string options = """{"upscale":2}""";
+
+        // Cut at the limit, this body would still parse: it must be refused whole, not run with a prefix.
+        var tooLarge = await ExecuteAsync(r => functions.CreateAsync(r, default), "POST", "Bearer " + tenant.ApiKey, options + new string(' ', ApiRequest.MaxBodyBytes));
+        Assert.Equal(413, tooLarge.Status);
+        Assert.Contains("65,536 bytes", tooLarge.Body, StringComparison.Ordinal);
+
+        var atTheLimit = await ExecuteAsync(r => functions.CreateAsync(r, default), "POST", "Bearer " + tenant.ApiKey, options + new string(' ', ApiRequest.MaxBodyBytes - options.Length));
+        Assert.Equal(201, atTheLimit.Status);
+    }
+
+    [Fact]
     public async Task The_http_functions_pass_headers_and_body_through_and_answer_with_the_handler_s_status()
     {
         var tenant = await stack.NewTenantAsync();

@@ -36,7 +36,7 @@ public sealed class JobsApiTests(ServiceStack stack)
         var tenant = await stack.NewTenantAsync();
         var api = stack.Api();
 
-        var created = await api.CreateAsync(As(tenant.ApiKey, """{"fidelity":0.3,"upscale":1,"unknownField":"tolerated"}"""));
+        var created = await api.CreateAsync(As(tenant.ApiKey, """{"fidelity":0.3,"upscale":1}"""));
         Assert.Equal(201, created.Status);
         var body = Read(created, ApiJsonContext.Default.CreatedJob);
         Assert.Equal(JobState.AwaitingUpload, body.Job.State);
@@ -224,6 +224,25 @@ public sealed class JobsApiTests(ServiceStack stack)
     }
 
     [Fact]
+    public async Task A_misspelt_unknown_or_non_numeric_option_is_a_400_naming_it_never_a_job_with_the_default()
+    {
+        var tenant = await stack.NewTenantAsync();
+        var api = stack.Api();
+
+        var misspelt = await api.CreateAsync(As(tenant.ApiKey, """{"fidelty":0.9}"""));
+        Assert.Equal(400, misspelt.Status);
+        Assert.Contains("fidelty", Problem(misspelt).Detail, StringComparison.Ordinal);
+        foreach (var body in new[] { """{"fidelity":"NaN"}""", """{"fidelity":NaN}""", """{"fidelity":1e400}""", """{"fidelity":-0.0001}""", """[]""", "null" })
+        {
+            var response = await api.CreateAsync(As(tenant.ApiKey, body));
+            Assert.True(response.Status == 400, $"{body} → {response.Status}");
+        }
+        var webhookTooLong = await api.CreateAsync(As(tenant.ApiKey, $$"""{"webhookUrl":"https://example.com/{{new string('a', 5000)}}"}"""));
+        Assert.Equal("webhookUrl", Assert.Single(Problem(webhookTooLong).Errors!).Field);
+        Assert.Equal(413, (await api.CreateAsync(new ApiRequest { Authorization = "Bearer " + tenant.ApiKey, BodyTooLarge = true })).Status);
+    }
+
+    [Fact]
     public async Task A_task_the_contract_does_not_know_or_whose_rules_fail_is_a_problem_naming_it()
     {
         var tenant = await stack.NewTenantAsync();
@@ -269,7 +288,7 @@ public sealed class UploadWindowTests(ServiceStack stack)
         var tenant = await stack.NewTenantAsync();
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         var api = new JobsApi(new Shared.Jobs.JobStore(stack.Table, clock), stack.Tenants, new Shared.Storage.BlobSasIssuer(stack.Blobs, clock),
-            stack.Events, new Shared.Webhooks.WebhookUrlPolicy(), Microsoft.Extensions.Options.Options.Create(stack.Settings), clock);
+            stack.Events, new Webhooks.TerminalWebhookQueue(stack.WebhookNoticeQueue), new Shared.Webhooks.WebhookUrlPolicy(), Microsoft.Extensions.Options.Options.Create(stack.Settings), clock);
         var request = new ApiRequest { Authorization = "Bearer " + tenant.ApiKey, IdempotencyKey = "late-upload" };
         var created = System.Text.Json.JsonSerializer.Deserialize((await api.CreateAsync(request)).Body, ApiJsonContext.Default.CreatedJob)!;
         Assert.False(created.Job.UploadOverdue);

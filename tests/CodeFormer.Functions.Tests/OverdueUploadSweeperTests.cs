@@ -5,6 +5,7 @@ using Azure.Storage.Blobs;
 using CodeFormer.Functions.Api;
 using CodeFormer.Functions.Intake;
 using CodeFormer.Functions.Sweep;
+using CodeFormer.Functions.Webhooks;
 using CodeFormer.Shared.Events;
 using CodeFormer.Shared.Jobs;
 using CodeFormer.Shared.Settings;
@@ -58,8 +59,9 @@ public sealed class OverdueUploadSweeperTests(ServiceStack stack, Xunit.Abstract
         public void PassDeadlineOf(CreatedJob job) => Clock.Now = job.UploadExpiresAt + Grace + TimeSpan.FromSeconds(1);
     }
 
-    private async Task<Rig> NewRigAsync()
+    private async Task<Rig> NewRigAsync(Azure.Storage.Queues.QueueClient? webhookNotices = null)
     {
+        var notices = new TerminalWebhookQueue(webhookNotices ?? stack.WebhookNoticeQueue);
         var table = stack.Azurite.CreateTableServiceClient().GetTableClient("sweep" + Guid.NewGuid().ToString("N")[..12]);
         await table.CreateAsync();
         var clock = new ManualClock(DateTimeOffset.UtcNow);
@@ -72,9 +74,9 @@ public sealed class OverdueUploadSweeperTests(ServiceStack stack, Xunit.Abstract
         {
             Clock = clock,
             Jobs = jobs,
-            Api = new JobsApi(jobs, tenants, new BlobSasIssuer(stack.Blobs, clock), stack.Events, new WebhookUrlPolicy(), settings, clock),
+            Api = new JobsApi(jobs, tenants, new BlobSasIssuer(stack.Blobs, clock), stack.Events, notices, new WebhookUrlPolicy(), settings, clock),
             Intake = intake,
-            Sweeper = new OverdueUploadSweeper(jobs, stack.Blobs, intake, stack.Events, settings, clock),
+            Sweeper = new OverdueUploadSweeper(jobs, stack.Blobs, intake, stack.Events, notices, settings, clock),
             Tenant = await tenants.CreateAsync("t" + Guid.NewGuid().ToString("N")[..12]),
         };
     }

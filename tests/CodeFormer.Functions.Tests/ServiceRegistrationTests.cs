@@ -31,7 +31,7 @@ public sealed class ServiceRegistrationTests(ServiceStack stack)
             ["Jobs:uploadGraceSeconds"] = "120",
         }).Build();
         var services = new ServiceCollection().AddLogging().AddCodeFormerService(configuration);
-        services.AddSingleton<JobsApi>().AddSingleton<UploadIntakeHandler>().AddSingleton<AdminApi>().AddSingleton<OverdueUploadSweeper>();
+        services.AddCodeFormerFunctions();
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
 
         var tenant = await stack.NewTenantAsync();
@@ -44,6 +44,11 @@ public sealed class ServiceRegistrationTests(ServiceStack stack)
         Assert.Equal(120, provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<JobsSettings>>().Value.UploadGraceSeconds);
         // The job just created is inside its window: the sweep wired from the same settings runs and leaves it alone.
         Assert.Equal(0, (await provider.GetRequiredService<OverdueUploadSweeper>().SweepAsync()).Retried);
+        // The webhook notices go to the queue the trigger reads, in the data account (Storage).
+        var notices = provider.GetRequiredService<Azure.Storage.Queues.QueueServiceClient>().GetQueueClient(Webhooks.TerminalWebhookNotice.QueueName);
+        Assert.Equal(stack.Azurite.CreateQueueServiceClient().Uri, provider.GetRequiredService<Azure.Storage.Queues.QueueServiceClient>().Uri);
+        Assert.NotNull(provider.GetRequiredService<Webhooks.TerminalWebhookSender>());
+        Assert.Equal("webhook-notices", notices.Name);
         var view = System.Text.Json.JsonSerializer.Deserialize(created.Body, ApiJsonContext.Default.CreatedJob)!;
         Assert.Equal(JobState.AwaitingUpload, (await provider.GetRequiredService<JobStore>().GetAsync(tenant.Tenant.TenantId, view.Job.JobId))!.State);
     }

@@ -3,8 +3,10 @@ using Azure.Data.Tables;
 using Azure.Messaging.EventGrid;
 using Azure.Messaging.ServiceBus;
 using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
 using CodeFormer.Functions.Api;
 using CodeFormer.Functions.Intake;
+using CodeFormer.Functions.Webhooks;
 using CodeFormer.Imaging;
 using CodeFormer.Service.Testing;
 using CodeFormer.Shared.Events;
@@ -33,6 +35,8 @@ public sealed class ServiceStack : IAsyncLifetime
     public ServiceBusClient ServiceBus { get; private set; } = null!;
     public BlobServiceClient Blobs { get; private set; } = null!;
     public TableClient Table { get; private set; } = null!;
+    /// <summary>The webhook-notice queue the default <see cref="Api"/> writes to.</summary>
+    public QueueClient WebhookNoticeQueue { get; private set; } = null!;
     public TestQueue Queue { get; private set; } = null!;
     public JobsSettings Settings { get; } = new();
 
@@ -52,6 +56,16 @@ public sealed class ServiceStack : IAsyncLifetime
         await Results.CreateIfNotExistsAsync();
         Table = Azurite.CreateTableServiceClient().GetTableClient(Settings.TableName);
         await Table.CreateIfNotExistsAsync();
+        WebhookNoticeQueue = Azurite.CreateQueueServiceClient().GetQueueClient(TerminalWebhookNotice.QueueName);
+        await WebhookNoticeQueue.CreateIfNotExistsAsync();
+    }
+
+    /// <summary>A queue of its own for one test, so it sees only its own notices.</summary>
+    public async Task<QueueClient> NewWebhookNoticeQueueAsync()
+    {
+        var queue = Azurite.CreateQueueServiceClient().GetQueueClient("notices-" + Guid.NewGuid().ToString("N")[..12]);
+        await queue.CreateAsync();
+        return queue;
     }
 
     public async Task DisposeAsync()
@@ -69,7 +83,8 @@ public sealed class ServiceStack : IAsyncLifetime
         Blobs, Jobs, Tenants, sender ?? ServiceBus.CreateSender(Settings.QueueName), Events, new WebhookUrlPolicy(),
         Options.Create(Settings), limits: limits);
 
-    public JobsApi Api() => new(Jobs, Tenants, new BlobSasIssuer(Blobs), Events, new WebhookUrlPolicy(), Options.Create(Settings));
+    public JobsApi Api(QueueClient? webhookNotices = null) => new(Jobs, Tenants, new BlobSasIssuer(Blobs), Events,
+        new TerminalWebhookQueue(webhookNotices ?? WebhookNoticeQueue), new WebhookUrlPolicy(), Options.Create(Settings));
 
     public AdminApi Admin() => new(Tenants);
 

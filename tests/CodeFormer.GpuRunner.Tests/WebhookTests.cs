@@ -1,13 +1,12 @@
 using CodeFormer.GpuRunner.Settings;
 using CodeFormer.GpuRunner.Testing;
-using CodeFormer.GpuRunner.Webhooks;
+using CodeFormer.Service.Testing;
 using CodeFormer.Shared.Events;
 using CodeFormer.Shared.Jobs;
 using CodeFormer.Shared.Tenants;
 using CodeFormer.Shared.Webhooks;
 using CodeFormer.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace CodeFormer.GpuRunner.Tests;
 
@@ -67,7 +66,7 @@ public sealed class WebhookTests(StackFixture fixture)
         new HttpClient(WebhookNotifier.CreateHandler(allowPrivateAddresses)),
         new TenantStore(lane.Table),
         new WebhookUrlPolicy(allowPrivateAddresses),
-        Options.Create(new WorkerSettings { WebhookAttempts = 4, WebhookRetryDelay = TimeSpan.FromMilliseconds(20) }),
+        new WorkerSettings { WebhookAttempts = 4, WebhookRetryDelay = TimeSpan.FromMilliseconds(20) }.WebhookRules,
         TimeProvider.System,
         NullLogger<WebhookNotifier>.Instance);
 

@@ -161,6 +161,8 @@ public sealed partial class SecurityTemplateTests(CompiledInfrastructure infrast
             "functions: Storage Blob Delegator on storageAccounts/data",
             "functions: Storage Table Data Contributor on tables/jobs",
             "functions: Storage Queue Data Contributor on queues/webjobs-blobtrigger-poison",
+            "functions: Storage Queue Data Contributor on queues/webhook-notices",
+            "functions: Storage Queue Data Contributor on queues/webhook-notices-poison",
             "functions: Azure Service Bus Data Sender on queues/restore-jobs",
             "functions: EventGrid Data Sender on topics",
             "functions: Monitoring Metrics Publisher on components",

@@ -55,13 +55,28 @@ public sealed class StorageTemplateTests(CompiledInfrastructure infrastructure)
     public void Jobs_table_and_the_blob_trigger_poison_queue_exist_in_the_data_account()
     {
         var table = infrastructure.Single("Microsoft.Storage/storageAccounts/tableServices/tables");
-        var queue = infrastructure.Single("Microsoft.Storage/storageAccounts/queueServices/queues");
+        var queues = infrastructure.OfType("Microsoft.Storage/storageAccounts/queueServices/queues");
+        var queue = Assert.Single(queues, q => q.Element.GetProperty("name").GetString()!.Contains("blobTriggerPoisonQueueName", StringComparison.Ordinal));
 
         Assert.Equal("jobs", LastNameSegment(table, "jobsTableName"));
         Assert.Equal(DataModule, table.Scope.ModuleName);
         // The name the Functions blob extension writes poison messages to (HostQueueNames.BlobTriggerPoisonQueue).
         Assert.Equal("webjobs-blobtrigger-poison", LastNameSegment(queue, "QueueName"));
         Assert.Equal(DataModule, queue.Scope.ModuleName);
+        Assert.All(queues, q => Assert.Equal(DataModule, q.Scope.ModuleName));
+    }
+
+    [Fact]
+    public void The_webhook_notice_queue_and_its_poison_queue_exist_under_the_names_the_Functions_app_uses()
+    {
+        var queues = infrastructure.OfType("Microsoft.Storage/storageAccounts/queueServices/queues");
+        var notices = Assert.Single(queues, q => q.Element.GetProperty("name").GetString()!.Contains("'webhookNoticeQueueName'", StringComparison.Ordinal));
+        var poison = Assert.Single(queues, q => q.Element.GetProperty("name").GetString()!.Contains("'webhookNoticePoisonQueueName'", StringComparison.Ordinal));
+
+        // TerminalWebhookNotice.QueueName: the Functions app's queue trigger and sender use this name, and the queue
+        // extension moves a message it failed on five times into "<queue>-poison".
+        Assert.Equal("webhook-notices", LastNameSegment(notices, "webhookNoticeQueueName"));
+        Assert.Equal("webhook-notices-poison", LastNameSegment(poison, "webhookNoticePoisonQueueName"));
     }
 
     [Fact]

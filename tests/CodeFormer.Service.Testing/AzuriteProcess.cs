@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
 
 namespace CodeFormer.Service.Testing;
 
@@ -43,6 +44,9 @@ public sealed class AzuriteProcess : IAsyncDisposable
     public BlobServiceClient CreateBlobServiceClient() => new(ConnectionString);
 
     public TableServiceClient CreateTableServiceClient() => new(ConnectionString);
+
+    /// <summary>Base64 messages, as the app's own queue client writes them for the Functions queue trigger.</summary>
+    public QueueServiceClient CreateQueueServiceClient() => new(ConnectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
 
     public static async Task<AzuriteProcess> StartAsync(CancellationToken cancellationToken = default)
     {

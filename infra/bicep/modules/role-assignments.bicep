@@ -33,6 +33,8 @@ param resultsContainerName string
 param modelsContainerName string
 param deadLetterContainerName string
 param blobTriggerPoisonQueueName string
+param webhookNoticeQueueName string
+param webhookNoticePoisonQueueName string
 param jobsTableName string
 param serviceBusNamespaceName string
 param queueName string
@@ -105,6 +107,14 @@ resource storageAccount 'Microsoft.Storage/storageAccounts@2024-01-01' existing 
 
     resource blobTriggerPoison 'queues' existing = {
       name: blobTriggerPoisonQueueName
+    }
+
+    resource webhookNotices 'queues' existing = {
+      name: webhookNoticeQueueName
+    }
+
+    resource webhookNoticesPoison 'queues' existing = {
+      name: webhookNoticePoisonQueueName
     }
   }
 
@@ -244,6 +254,28 @@ resource functionsJobsTable 'Microsoft.Authorization/roleAssignments@2022-04-01'
 resource functionsPoisonQueue 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storageAccount::queueService::blobTriggerPoison.id, functionsIdentity.id, roles.storageQueueDataContributor)
   scope: storageAccount::queueService::blobTriggerPoison
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+    principalId: functionsIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Storage Queue Data Contributor on the webhook-notice queue and its poison queue only: the app sends notices of
+// cancelled and expired jobs there, and its queue trigger reads, deletes and (after five failures) moves them.
+resource functionsWebhookNoticeQueue 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storageAccount::queueService::webhookNotices.id, functionsIdentity.id, roles.storageQueueDataContributor)
+  scope: storageAccount::queueService::webhookNotices
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+    principalId: functionsIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource functionsWebhookNoticePoisonQueue 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storageAccount::queueService::webhookNoticesPoison.id, functionsIdentity.id, roles.storageQueueDataContributor)
+  scope: storageAccount::queueService::webhookNoticesPoison
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
     principalId: functionsIdentity.properties.principalId

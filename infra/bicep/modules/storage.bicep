@@ -32,6 +32,12 @@ param deadLetterContainerName string
 @description('Queue the blob trigger moves uploads it failed on five times into. Its name is fixed by the Functions blob extension (HostQueueNames.BlobTriggerPoisonQueue), which writes it in the account of the triggering blob.')
 param blobTriggerPoisonQueueName string
 
+@description('Queue the Functions app puts cancelled and expired jobs\' webhook notices on (its queue trigger DeliverTerminalWebhook reads them; the name is TerminalWebhookNotice.QueueName). ')
+param webhookNoticeQueueName string
+
+@description('The queue trigger\'s poison queue for webhook notices: the Functions queue extension moves a message it failed on five times into "<queue>-poison".')
+param webhookNoticePoisonQueueName string
+
 @description('Table holding one row per job (state, timings, result blob).')
 param jobsTableName string
 
@@ -127,6 +133,18 @@ resource blobTriggerPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices
   name: blobTriggerPoisonQueueName
 }
 
+// Webhook notices of cancelled and expired jobs: they name a job (tenant, id, state), never a URL. Declared with the
+// queue trigger's poison queue so the Function app's queue role can be scoped to exactly these two.
+resource webhookNoticeQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' = {
+  parent: queueService
+  name: webhookNoticeQueueName
+}
+
+resource webhookNoticePoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' = {
+  parent: queueService
+  name: webhookNoticePoisonQueueName
+}
+
 resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2024-01-01' = {
   parent: storageAccount
   name: 'default'
@@ -186,4 +204,6 @@ output resultsContainerName string = resultsContainer.name
 output modelsContainerName string = modelsContainer.name
 output deadLetterContainerName string = deadLetterContainer.name
 output blobTriggerPoisonQueueName string = blobTriggerPoisonQueue.name
+output webhookNoticeQueueName string = webhookNoticeQueue.name
+output webhookNoticePoisonQueueName string = webhookNoticePoisonQueue.name
 output jobsTableName string = jobsTable.name

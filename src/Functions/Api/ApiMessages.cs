@@ -8,9 +8,14 @@ namespace CodeFormer.Functions.Api;
 /// <summary>What the API handlers need from an HTTP request (the function adapters fill it from HttpRequest).</summary>
 public sealed record ApiRequest
 {
+    /// <summary>Request bodies are small JSON objects (a job's options: well under 4 KB); the adapter reads no more than this.</summary>
+    public const int MaxBodyBytes = 64 * 1024;
+
     public string? Authorization { get; init; }
     public string? IdempotencyKey { get; init; }
     public BinaryData? Body { get; init; }
+    /// <summary>The client sent more than <see cref="MaxBodyBytes"/>; <see cref="Body"/> is then null, never a cut-off prefix.</summary>
+    public bool BodyTooLarge { get; init; }
 }
 
 /// <summary>A response the adapters write as is: status, content type, UTF-8 JSON body, extra headers.</summary>
@@ -117,7 +122,10 @@ public sealed record CreatedTenantResponse
     public required string WebhookSecret { get; init; }
 }
 
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+// Unknown members are refused (400 naming the field): a misspelt option ("fidelty") must not silently run the job
+// with the default.
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
 [JsonSerializable(typeof(ProblemDetails))]
 [JsonSerializable(typeof(CreatedJob))]
 [JsonSerializable(typeof(JobView))]

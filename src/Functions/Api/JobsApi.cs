@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using CodeFormer.Functions.Webhooks;
 using CodeFormer.Shared.Events;
 using CodeFormer.Shared.Jobs;
 using CodeFormer.Shared.Settings;
@@ -21,6 +22,7 @@ public sealed class JobsApi(
     TenantStore tenants,
     BlobSasIssuer sas,
     JobEventPublisher events,
+    TerminalWebhookQueue webhookNotices,
     WebhookUrlPolicy webhookPolicy,
     IOptions<JobsSettings> settings,
     TimeProvider? timeProvider = null)
@@ -39,12 +41,19 @@ public sealed class JobsApi(
         {
             return ApiResponse.Problem(HttpStatusCode.BadRequest, "Invalid Idempotency-Key", $"The Idempotency-Key header must be 1–{MaxIdempotencyKeyLength} characters.");
         }
+        if (request.BodyTooLarge)
+        {
+            return ApiResponse.Problem(HttpStatusCode.RequestEntityTooLarge, "Request body too large",
+                $"The body must be a JSON object of job options of at most {ApiRequest.MaxBodyBytes:N0} bytes.");
+        }
         JobOptions options;
         try
         {
+            // No body means the defaults; a JSON null is not "no body" but a client bug, refused like any non-object.
             options = request.Body is null || request.Body.ToMemory().IsEmpty
                 ? JobOptions.Default
-                : JsonSerializer.Deserialize(request.Body.ToMemory().Span, ApiJsonContext.Default.JobOptions) ?? JobOptions.Default;
+                : JsonSerializer.Deserialize(request.Body.ToMemory().Span, ApiJsonContext.Default.JobOptions)
+                    ?? throw new JsonException("The body is the JSON literal null.");
         }
         catch (JsonException e)
         {
@@ -135,7 +144,7 @@ public sealed class JobsApi(
         return ApiResponse.Json(HttpStatusCode.OK, new JobResult { JobId = jobId, ResultUrl = resultUrl, ReportUrl = reportUrl, ExpiresAt = ExpiryOf(resultUrl) }, ApiJsonContext.Default.JobResult);
     }
 
-    /// <summary>DELETE /api/jobs/{id}: cancels a job no worker has started (200 with the cancelled job); 409 otherwise.</summary>
+    /// <summary>DELETE /api/jobs/{id}: cancels a job no worker has started (200 with the cancelled job; its webhook, if any, is queued); 409 otherwise.</summary>
     public async Task<ApiResponse> CancelAsync(ApiRequest request, string jobId, CancellationToken cancellationToken = default)
     {
         if (await AuthenticateAsync(request, cancellationToken).ConfigureAwait(false) is not { } tenant)
@@ -160,6 +169,9 @@ public sealed class JobsApi(
             {
                 var cancelled = await jobs.CancelAsync(job, cancellationToken).ConfigureAwait(false);
                 await events.PublishAsync(JobEventKind.Cancelled, cancelled, cancellationToken).ConfigureAwait(false);
+                // Queued, not called here: the answer must not wait for the tenant's receiver. A repeated DELETE finds
+                // the job Cancelled above and queues nothing, so the webhook goes out at most once.
+                await webhookNotices.EnqueueAsync(JobEventKind.Cancelled, cancelled, cancellationToken).ConfigureAwait(false);
                 return ApiResponse.Json(HttpStatusCode.OK, JobView.Of(cancelled, _time.GetUtcNow()), ApiJsonContext.Default.JobView);
             }
             catch (JobConcurrencyException)

@@ -7,23 +7,24 @@ namespace CodeFormer.Functions.Functions;
 /// <summary>HttpRequest → <see cref="ApiRequest"/>, <see cref="ApiResponse"/> → IActionResult: all the functions do besides calling a handler.</summary>
 internal static class HttpAdapter
 {
-    /// <summary>Request bodies are small JSON objects; anything bigger is cut off and fails to parse.</summary>
-    private const int MaxBodyBytes = 64 * 1024;
-
+    /// <summary>Reads at most <see cref="ApiRequest.MaxBodyBytes"/> (+ one chunk) of the body; a longer one is flagged, not cut.</summary>
     public static async Task<ApiRequest> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[8192];
         int read;
-        while (buffer.Length <= MaxBodyBytes && (read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        while (buffer.Length <= ApiRequest.MaxBodyBytes && (read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
         {
             buffer.Write(chunk, 0, read);
         }
+        // A prefix of a longer body can still be valid JSON ({"upscale":2} then 64 KB of spaces): refuse it whole.
+        var tooLarge = buffer.Length > ApiRequest.MaxBodyBytes;
         return new ApiRequest
         {
             Authorization = request.Headers.Authorization.FirstOrDefault(),
             IdempotencyKey = request.Headers["Idempotency-Key"].FirstOrDefault(),
-            Body = BinaryData.FromBytes(buffer.ToArray()),
+            Body = tooLarge ? null : BinaryData.FromBytes(buffer.ToArray()),
+            BodyTooLarge = tooLarge,
         };
     }
 

@@ -1,5 +1,6 @@
 using Azure.Storage.Blobs;
 using CodeFormer.Functions.Intake;
+using CodeFormer.Functions.Webhooks;
 using CodeFormer.Shared.Events;
 using CodeFormer.Shared.Jobs;
 using CodeFormer.Shared.Settings;
@@ -29,7 +30,8 @@ public sealed record SweepSummary(int Expired, int HandedToIntake, int Dropped, 
 /// makes the write fail and the entry is looked at again next time. The intake, in turn, attaches an upload with the
 /// ETag it read, so it cannot enqueue a job this sweep expired (it finds Expired and ignores the blob);</item>
 /// <item>an Expired job whose entry is still there (a crash or a topic outage after the transition) → its Expired
-/// event is published again (same event id, subscribers drop repeats) and the entry dropped.</item>
+/// event is published again (same event id, subscribers drop repeats) and the entry dropped. Its webhook notice is
+/// not queued again: it may have gone out before the crash, and webhooks are called at most once (as by the worker).</item>
 /// </list>
 /// Nothing is deleted but index entries: the job row stays (GET shows Expired and why) and there is no blob to remove.
 /// </summary>
@@ -38,6 +40,7 @@ public sealed class OverdueUploadSweeper(
     BlobServiceClient blobs,
     UploadIntakeHandler intake,
     JobEventPublisher events,
+    TerminalWebhookQueue webhookNotices,
     IOptions<JobsSettings> settings,
     TimeProvider? timeProvider = null,
     ILogger<OverdueUploadSweeper>? logger = null)
@@ -125,6 +128,7 @@ public sealed class OverdueUploadSweeper(
             job.JobId, job.TenantId, expiresAt);
         // The event before dropping the entry: if it fails, the entry brings this job back next time (see above).
         await events.PublishAsync(JobEventKind.Expired, expiredJob, cancellationToken).ConfigureAwait(false);
+        await webhookNotices.EnqueueAsync(JobEventKind.Expired, expiredJob, cancellationToken).ConfigureAwait(false);
         await DropAsync(entry, cancellationToken).ConfigureAwait(false);
         return EntryOutcome.Expired;
     }

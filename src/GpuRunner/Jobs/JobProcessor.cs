@@ -4,10 +4,10 @@ using CodeFormer.Engine.Pipeline;
 using CodeFormer.GpuRunner.Settings;
 using CodeFormer.Imaging;
 using CodeFormer.GpuRunner.Telemetry;
-using CodeFormer.GpuRunner.Webhooks;
 using CodeFormer.Shared.Events;
 using CodeFormer.Shared.Jobs;
 using CodeFormer.Shared.Storage;
+using CodeFormer.Shared.Webhooks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 

@@ -1,3 +1,4 @@
+using CodeFormer.Shared.Webhooks;
 using Microsoft.Extensions.Options;
 
 namespace CodeFormer.GpuRunner.Settings;
@@ -49,6 +50,9 @@ public sealed class WorkerSettings
     public TimeSpan WebhookRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     public TimeSpan WebhookTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The three webhook settings as the shared notifier takes them.</summary>
+    public WebhookRetryRules WebhookRules => new(WebhookAttempts, WebhookRetryDelay, WebhookTimeout);
 
     /// <summary>Every setting out of range, each named.</summary>
     public IReadOnlyList<string> Problems()

@@ -4,6 +4,7 @@ using Azure.Identity;
 using Azure.Messaging.EventGrid;
 using Azure.Messaging.ServiceBus;
 using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
 using CodeFormer.Shared.Events;
 using CodeFormer.Shared.Jobs;
 using CodeFormer.Shared.Storage;
@@ -48,6 +49,13 @@ public static class ServiceRegistration
             clients.AddClient<TableServiceClient, TableClientOptions>((options, credential) =>
                 storage.ConnectionString is { Length: > 0 } cs ? new TableServiceClient(cs, options)
                 : new TableServiceClient(storage.TableServiceUri ?? throw Missing("Storage__tableServiceUri"), credential, options));
+            // Base64 messages: what the Functions queue trigger reads by default (host.json messageEncoding).
+            clients.AddClient<QueueServiceClient, QueueClientOptions>((options, credential) =>
+            {
+                options.MessageEncoding = QueueMessageEncoding.Base64;
+                return storage.ConnectionString is { Length: > 0 } cs ? new QueueServiceClient(cs, options)
+                    : new QueueServiceClient(storage.QueueServiceUri ?? throw Missing("Storage__queueServiceUri"), credential, options);
+            });
             clients.AddClient<ServiceBusClient, ServiceBusClientOptions>((options, credential) =>
                 serviceBus.ConnectionString is { Length: > 0 } cs ? new ServiceBusClient(cs, options)
                 : new ServiceBusClient(serviceBus.FullyQualifiedNamespace ?? throw Missing("ServiceBusConnection__fullyQualifiedNamespace"), credential, options));

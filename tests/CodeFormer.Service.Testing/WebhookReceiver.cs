@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
-namespace CodeFormer.GpuRunner.Testing;
+namespace CodeFormer.Service.Testing;
 
 /// <summary>A tenant's webhook endpoint on 127.0.0.1: records every call (headers and body) and answers what it is told.</summary>
 public sealed class WebhookReceiver : IAsyncDisposable

@@ -2,26 +2,24 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
-using CodeFormer.GpuRunner.Settings;
 using CodeFormer.Shared.Events;
 using CodeFormer.Shared.Jobs;
 using CodeFormer.Shared.Serialization;
 using CodeFormer.Shared.Tenants;
-using CodeFormer.Shared.Webhooks;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
-namespace CodeFormer.GpuRunner.Webhooks;
+namespace CodeFormer.Shared.Webhooks;
 
 /// <summary>
-/// Calls a job's webhook once it is terminal, signed per Standard Webhooks with the tenant's secret: headers webhook-id
+/// Calls a job's webhook once it is terminal (succeeded and failed from the GPU worker; cancelled and expired from the
+/// Functions app, through <see cref="TerminalWebhookNotice"/>), signed per Standard Webhooks with the tenant's secret: headers webhook-id
 /// (the event id "{jobId}.{kind}", the same on every retry so the receiver can drop repeats), webhook-timestamp and
 /// webhook-signature; body {"type", "timestamp", "data"}. Retried with doubling backoff on network errors, timeouts,
-/// 408, 429 and 5xx, at most <see cref="WorkerSettings.WebhookAttempts"/> times; other answers end it. The URL rules of
+/// 408, 429 and 5xx, at most <see cref="WebhookRetryRules.Attempts"/> times; other answers end it. The URL rules of
 /// part 1 are checked again right before each call, and the connection itself goes only to an address that passes them
 /// (DNS can change between the check and the connect). A webhook that cannot be delivered never fails the job.
 /// </summary>
-public sealed class WebhookNotifier(HttpClient http, TenantStore tenants, WebhookUrlPolicy policy, IOptions<WorkerSettings> settings,
+public sealed class WebhookNotifier(HttpClient http, TenantStore tenants, WebhookUrlPolicy policy, WebhookRetryRules rules,
     TimeProvider time, ILogger<WebhookNotifier> logger)
 {
     public const string HttpClientName = "webhooks";
@@ -41,8 +39,8 @@ public sealed class WebhookNotifier(HttpClient http, TenantStore tenants, Webhoo
         }
         var messageId = $"{job.JobId}.{kind.ToString().ToLowerInvariant()}";
         var body = Body(kind, job, time.GetUtcNow());
-        var delay = settings.Value.WebhookRetryDelay;
-        for (var attempt = 1; attempt <= settings.Value.WebhookAttempts; attempt++)
+        var delay = rules.RetryDelay;
+        for (var attempt = 1; attempt <= rules.Attempts; attempt++)
         {
             if (await policy.CheckAsync(url, cancellationToken).ConfigureAwait(false) is { } refusal)
             {
@@ -54,14 +52,14 @@ public sealed class WebhookNotifier(HttpClient http, TenantStore tenants, Webhoo
             {
                 return true;
             }
-            if (retry is false || attempt == settings.Value.WebhookAttempts)
+            if (retry is false || attempt == rules.Attempts)
             {
                 break;
             }
             await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
             delay *= 2;
         }
-        logger.LogWarning("Webhook for job {JobId} was not delivered after at most {Attempts} attempts", job.JobId, settings.Value.WebhookAttempts);
+        logger.LogWarning("Webhook for job {JobId} was not delivered after at most {Attempts} attempts", job.JobId, rules.Attempts);
         return false;
     }
 
@@ -74,7 +72,7 @@ public sealed class WebhookNotifier(HttpClient http, TenantStore tenants, Webhoo
             request.Headers.TryAddWithoutValidation(name, value);
         }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(settings.Value.WebhookTimeout);
+        timeout.CancelAfter(rules.Timeout);
         try
         {
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
