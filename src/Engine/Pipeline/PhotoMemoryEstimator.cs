@@ -119,21 +119,24 @@ public static class PhotoMemoryEstimator
         long jpegPlanes = header.Format == ImageFileFormat.Jpeg ? input * 6 : 0;
         long decode = 2 * fileBytes + decoderPixels + jpegPlanes + original;
 
-        // Detect and restore: the photo (and its enlarged copy), two face-sized crops per face (aligned, and restored as
-        // the network returns them), the network's working memory, the detector's 640-side input.
-        long facesHeld = faces * 3 * face;
-        long facesWhileRestoring = faces * 2 * face;
+        // Detect and restore: the photo (and its enlarged copy), one face-sized array per face (aligned straight into the
+        // network's layout, restored in place: FaceTensorPool) and one scratch crop, the network's working memory, the
+        // detector's 640-side input. Faces handed back as images keep their aligned crop as well.
+        long facesInFlight = (faces * (options.IncludeFaceImages ? 2 : 1) + 1) * face;
+        // At paste the faces' arrays are still held, plus the one reused image each face is unpacked into.
+        long facesHeld = facesInFlight + face;
         long network = engine.BatchSize * engine.NetworkBytesPerFace * engine.FaceSize / 512 * engine.FaceSize / 512;
         // The detector's input: the photo at a 640 short side, resized and then laid out as planes (two copies).
         long detectorInput = 2L * FloatRgb * 640 * 640 * Math.Max(header.Width, header.Height) / Math.Max(1, Math.Min(header.Width, header.Height));
-        // The detector's own working memory (YuNet at a 640 short side): the bench's resident set rose 86–94 MiB while
-        // detecting on 24 MP, of which ~14 MiB is the input above, so 72–80 MiB. The lower end is taken: the probe's
-        // fresh-process peaks at 6.2 MP, s = 1 (where detection is the largest stage) sat 10 % under an 80 MiB estimate
-        // before any slack.
-        long detector = (72L << 20) * Math.Max(header.Width, header.Height) / Math.Max(1, Math.Min(header.Width, header.Height)) * 2 / 3;
-        long restore = original + enlargedCopy + facesWhileRestoring + Math.Max(network, detectorInput + detector);
+        // The detector's own working memory (YuNet at a 640 short side, for Solvay's aspect of 1.45): in a warmed-up
+        // process (the probe the tests run: 6.2 MP, s = 1, where detection is the largest stage) the photo's peak put it
+        // at 45–55 MiB; the first photo of a process measured 68–80 MiB (bench memory, no warm-up), ONNX Runtime's and
+        // the runtime's one-time work included. The warm figure is taken: a worker restores many photos, and with the
+        // full-size network this term never decides the stage (the network's 560 MiB does).
+        long detector = (56L << 20) * Math.Max(header.Width, header.Height) / Math.Max(1, Math.Min(header.Width, header.Height)) * 2 / 3;
+        long restore = original + enlargedCopy + facesInFlight + Math.Max(network, detectorInput + detector);
 
-        // Background and paste: the photo, the canvas, the faces (aligned, restored and prepared for pasting); Real-ESRGAN adds its planar input and padded copy,
+        // Background and paste: the photo, the canvas, the faces; Real-ESRGAN adds its planar input and padded copy,
         // its own-scale output, and a tile's working memory; face upsampling adds each face at s× its side.
         // Pasting leaves each face's warped copy and feather planes as garbage until the paster collects (every
         // FacePaster.PasteGarbageLimit): measured ~94 MiB for Solvay's 29 faces at 3.1 MP, s = 2 (a fifth of the canvas
