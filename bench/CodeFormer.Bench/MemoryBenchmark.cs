@@ -106,11 +106,15 @@ internal static class MemoryBenchmark
         long peak = ResidentMemory.Peak();
         Console.WriteLine($"| input {result.InputWidth}×{result.InputHeight} ({result.InputWidth * (long)result.InputHeight / 1e6:F1} MP) | s={upscale} | " +
             $"{result.Faces.Count} face(s) | output {result.Width}×{result.Height} {result.Format} | peak {Mib(peak)} MiB | " +
-            $"estimate {Mib(estimate.TotalBytes)} MiB ({100.0 * estimate.TotalBytes / peak - 100:+0;-0} %) | after engine load {Mib(afterLoad)} MiB | {result.Timings.Total / 1000:F1} s |");
+            $"estimate {Mib(estimate.TotalBytes)} MiB ({SignedPercent(100.0 * estimate.TotalBytes / peak - 100)}) | after engine load {Mib(afterLoad)} MiB | {result.Timings.Total / 1000:F1} s |");
         Console.WriteLine($"estimate: {estimate}");
         Console.WriteLine($"resident by stage, lowest–highest (MiB): {sampler.Describe()}");
         return 0;
     }
+
+    /// <summary>"+5 %", "−1 %": .NET's "+0;-0" format printed "-+0" for a value that rounds to zero from below.</summary>
+    private static string SignedPercent(double percent) =>
+        string.Create(CultureInfo.InvariantCulture, $"{(percent < 0 ? "−" : "+")}{Math.Abs(percent):F0} %");
 
     private static string Mib(long bytes) => (bytes >> 20).ToString("N0", CultureInfo.InvariantCulture);
 

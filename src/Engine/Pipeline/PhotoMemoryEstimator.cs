@@ -44,12 +44,11 @@ public sealed record EngineMemoryProfile(long ResidentBytes, int FaceSize, int B
     /// <summary>
     /// CodeFormer's working memory for one 512² face per call on the CPU provider without the memory arena, with what
     /// the native heap keeps between the calls of a 29-face photo: <c>bench memory</c> on Solvay at 12 and 24 MP, s = 1,
-    /// measured the resident set rising 623 and 622 MiB from its lowest to its highest while the faces were restored
-    /// (after the pre-network release, so nothing else was freed or allocated meanwhile), of which the 29 restored
-    /// crops are 87 MiB: 535 MiB, rounded up. (Before 2026-12-01 22:50 this was 640 MiB, measured over a floor that
-    /// still held decoding's garbage.)
+    /// measured the resident set rising 613–627 MiB from the restore stage's lowest (after the pre-network release, so
+    /// nothing else is freed then) to its highest, in three runs (2026-12-01 22:34–23:43 UTC). Each face is restored in
+    /// place in its own array, so the rise is the network's alone. Rounded up.
     /// </summary>
-    public const long CodeFormerBytesPerFace = 560L << 20;
+    public const long CodeFormerBytesPerFace = 640L << 20;
 
     /// <summary>
     /// What a face costs the host when the network runs on a GPU: its activations live in device memory, and the host
@@ -132,7 +131,7 @@ public static class PhotoMemoryEstimator
         // process (the probe the tests run: 6.2 MP, s = 1, where detection is the largest stage) the photo's peak put it
         // at 45–55 MiB; the first photo of a process measured 68–80 MiB (bench memory, no warm-up), ONNX Runtime's and
         // the runtime's one-time work included. The warm figure is taken: a worker restores many photos, and with the
-        // full-size network this term never decides the stage (the network's 560 MiB does).
+        // full-size network this term never decides the stage (the network's 640 MiB does).
         long detector = (56L << 20) * Math.Max(header.Width, header.Height) / Math.Max(1, Math.Min(header.Width, header.Height)) * 2 / 3;
         long restore = original + enlargedCopy + facesInFlight + Math.Max(network, detectorInput + detector);
 
