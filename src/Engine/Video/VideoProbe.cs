@@ -41,14 +41,16 @@ public sealed record VideoLimits
 /// <summary>Runs ffprobe once and reads the first video stream, the first audio stream and the duration.</summary>
 public static class VideoProbe
 {
+    /// <summary>Sniffs the container first (<see cref="VideoContainer.Of"/>), then probes with that demuxer pinned.</summary>
     public static VideoInfo Probe(FfmpegTools tools, string path, CancellationToken cancellationToken = default)
+        => Probe(tools, VideoContainer.Of(path), cancellationToken);
+
+    public static VideoInfo Probe(FfmpegTools tools, VideoContainer container, CancellationToken cancellationToken = default)
     {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"Video '{path}' does not exist.", path);
-        }
+        ArgumentNullException.ThrowIfNull(container);
+        string path = container.Path;
         using var process = FfmpegTools.Start(tools.Ffprobe,
-            ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", path], stdin: false, stdout: true);
+            ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", .. container.InputArguments()], stdin: false, stdout: true);
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
         process.WaitForExit();
