@@ -36,6 +36,22 @@ public sealed record VideoLimits
             throw new VideoException($"'{path}' has {info.FrameCount} frames; videos may have at most {MaxFrames}.");
         }
     }
+
+    /// <summary>
+    /// Checked before each decoded frame is processed, because the header's duration and frame count are only claims:
+    /// a live-written Matroska file has neither (so both read 0 and pass <see cref="Check"/>), and any container can
+    /// understate them. Decoding stops at the limits whatever the header said.
+    /// </summary>
+    public void CheckWhileDecoding(long framesDecoded, VideoInfo info, string path)
+    {
+        double seconds = framesDecoded / info.FramesPerSecond;
+        if (framesDecoded > MaxFrames || seconds > MaxDurationSeconds)
+        {
+            string claimed = info.FrameCount > 0 ? $"its header claims {info.FrameCount} frames" : "its header gives no length";
+            throw new VideoException($"'{path}' goes on past {framesDecoded - 1} frames ({seconds:F1} s at {info.FramesPerSecond:0.###} frames/s), " +
+                $"although {claimed}; videos may have at most {MaxFrames} frames and last at most {MaxDurationSeconds:F0} s. Stopped without writing an output.");
+        }
+    }
 }
 
 /// <summary>Runs ffprobe once and reads the first video stream, the first audio stream and the duration.</summary>
@@ -93,6 +109,11 @@ public static class VideoProbe
             throw new VideoException($"'{path}' has no usable frame rate ('{rate}').");
         }
         double duration = Number(root.TryGetProperty("format", out var format) ? Text(format, "duration") : null) ?? Number(Text(video, "duration")) ?? 0;
+        // A negative or non-finite duration is no duration: the decoding loop holds the real length to the limits.
+        if (!double.IsFinite(duration) || duration < 0)
+        {
+            duration = 0;
+        }
         long frames = long.TryParse(Text(video, "nb_frames"), NumberStyles.Integer, CultureInfo.InvariantCulture, out long n) && n > 0
             ? n
             : (long)Math.Round(duration * fps);

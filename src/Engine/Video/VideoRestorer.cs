@@ -128,6 +128,7 @@ public sealed class VideoRestorer : IDisposable
                 {
                     throw new VideoException($"'{input}' ended in the middle of frame {count + 1} ({read} of {frameBytes} bytes); the file may be truncated. {Tail(decoderErrors)}");
                 }
+                options.Limits.CheckWhileDecoding(count + 1, info, input);
                 ToFloats(work.RawIn, work.Frame.Pixels);
                 var (restored, faces) = RestoreFrame(work, tracker, options.Restoration, cancellationToken);
                 ToBytes(restored.Pixels, work.RawOut);

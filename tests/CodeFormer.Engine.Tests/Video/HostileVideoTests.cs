@@ -95,6 +95,32 @@ public sealed class HostileVideoTests(VideoFixture fixture, ITestOutputHelper ou
     }
 
     /// <summary>
+    /// A Matroska file written live has no duration and no frame count, so the probe's limits saw 0 s and 0 frames and
+    /// every frame was decoded and restored however long it ran. Now decoding stops at the limit.
+    /// </summary>
+    [VideoFact(VideoFixture.Photo, VideoFixture.YuNet)]
+    public void A_video_whose_header_gives_no_length_is_stopped_at_the_frame_limit_and_leaves_nothing()
+    {
+        using var restorer = fixture.Restorer();
+        using var folder = new TemporaryDirectory();
+        string live = folder.File("live.mkv");
+        VideoTestSupport.Ffmpeg("-i", fixture.PanClip, "-c", "copy", "-live", "1", "-f", "matroska", live);
+        var tools = FfmpegTools.Locate(VideoTestSupport.RequireFfmpeg());
+        var limits = new VideoLimits { MaxFrames = 10 };
+        var claimed = VideoProbe.Probe(tools, live);
+        limits.Check(claimed, live);
+        string target = folder.File("restored.mkv");
+
+        var error = Assert.Throws<VideoException>(() => restorer.Restore(live, target, new VideoOptions { Limits = limits }));
+
+        output.WriteLine(error.Message);
+        Assert.Equal((0, 0.0), (claimed.FrameCount, claimed.DurationSeconds));
+        Assert.Contains("goes on past 10 frames", error.Message);
+        Assert.Contains("header gives no length", error.Message);
+        Assert.Equal([live], Directory.GetFiles(folder.Path));
+    }
+
+    /// <summary>
     /// A name ffmpeg would read as an option ("-y…"), with shell and console-markup characters and a newline: it is passed
     /// as a file: URL in an argument list (never a shell), so the clip is restored under a name of its own.
     /// </summary>
