@@ -14,10 +14,16 @@ public sealed record VideoContainer(string Path, string Demuxer, string Kind)
 {
     private const int SniffLength = 16;
 
+    /// <summary>Phone and camera videos have 1–5 streams (video, audio, timecode, metadata); films with many subtitle tracks stay well under this.</summary>
+    public const int MaxStreams = 64;
+
     /// <summary>QuickTime/ISO-BMFF top-level boxes a file may start with (ftyp in MP4; moov, mdat, wide, free, skip in older MOVs).</summary>
     private static readonly string[] IsoTopLevelBoxes = ["ftyp", "moov", "mdat", "wide", "free", "skip"];
 
-    /// <summary>Sniffs the container of <paramref name="path"/>; refuses, naming what was found, anything else.</summary>
+    /// <summary>
+    /// Sniffs the container of <paramref name="path"/> and counts its declared streams; refuses, naming what was found,
+    /// any other content and more than <see cref="MaxStreams"/> streams.
+    /// </summary>
     public static VideoContainer Of(string path)
     {
         string full = System.IO.Path.GetFullPath(path);
@@ -25,13 +31,20 @@ public sealed record VideoContainer(string Path, string Demuxer, string Kind)
         {
             throw new FileNotFoundException($"Video '{full}' does not exist.", full);
         }
+        using var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
         var head = new byte[SniffLength];
-        int length;
-        using (var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1))
+        int length = stream.ReadAtLeast(head, SniffLength, throwOnEndOfStream: false);
+        var container = Sniff(full, head.AsSpan(0, length));
+        if (stream.CanSeek && ContainerTrackCount.Count(stream, container.Demuxer) is int tracks && tracks > MaxStreams)
         {
-            length = stream.ReadAtLeast(head, SniffLength, throwOnEndOfStream: false);
+            throw new VideoException($"'{full}' declares {tracks} streams; videos may have at most {MaxStreams} " +
+                "(ffmpeg opens a decoder for every stream before the first frame: 1,000 cost 1.6 GB and half a minute).");
         }
-        var bytes = head.AsSpan(0, length);
+        return container;
+    }
+
+    private static VideoContainer Sniff(string full, ReadOnlySpan<byte> bytes)
+    {
         if (bytes.Length >= 8 && IsoTopLevelBoxes.Contains(Encoding.ASCII.GetString(bytes[4..8])))
         {
             return new VideoContainer(full, "mov", "MP4/MOV");
