@@ -57,6 +57,8 @@ public sealed record VideoLimits
 /// <summary>Runs ffprobe once and reads the first video stream, the first audio stream and the duration.</summary>
 public static class VideoProbe
 {
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(30);
+
     /// <summary>Sniffs the container first (<see cref="VideoContainer.Of"/>), then probes with that demuxer pinned.</summary>
     public static VideoInfo Probe(FfmpegTools tools, string path, CancellationToken cancellationToken = default)
         => Probe(tools, VideoContainer.Of(path), cancellationToken);
@@ -69,7 +71,13 @@ public static class VideoProbe
             ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", .. container.InputArguments()], stdin: false, stdout: true);
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        process.WaitForExit();
+        // ffprobe reads headers and a few packets; a file that keeps it busy longer than this is refused, never waited on.
+        if (!process.WaitForExit(ProbeTimeout))
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+            throw new VideoException($"'{path}' is not a readable video: ffprobe was still reading its headers after {ProbeTimeout.TotalSeconds:F0} s.");
+        }
         string json = stdout.GetAwaiter().GetResult();
         string errors = stderr.GetAwaiter().GetResult().Trim();
         if (process.ExitCode != 0)
