@@ -1,4 +1,5 @@
 using System.Text;
+using CodeFormer.Engine.Runtime;
 using CodeFormer.Testing;
 using Microsoft.ML.OnnxRuntime;
 using Xunit.Abstractions;
@@ -30,6 +31,48 @@ public sealed class OnnxExternalDataTests(ITestOutputHelper output)
 
         output.WriteLine(error.Message);
         Assert.Contains(expected, error.Message);
+    }
+
+    [Theory]
+    [InlineData("../outside.bin", "which is outside the model's folder")]
+    [InlineData("{abs}", "an absolute path")]
+    [InlineData("missing.bin", "which does not exist")]
+    public void External_data_outside_the_model_folder_or_missing_is_refused_naming_the_tensor_before_onnx_runtime_opens_it(string location, string expected)
+    {
+        using var folder = new TemporaryDirectory();
+        string models = Path.Combine(folder.Path, "models");
+        Directory.CreateDirectory(models);
+        string outside = Path.Combine(folder.Path, "outside.bin");
+        File.WriteAllBytes(outside, BitConverter.GetBytes(2.5f));
+        string model = Path.Combine(models, "m.onnx");
+        File.WriteAllBytes(model, Model(location.Replace("{abs}", outside, StringComparison.Ordinal)));
+
+        // models inspect, and every session the engine opens from a path, run the check first.
+        var error = Assert.Throws<InvalidDataException>(() => ModelInspection.Inspect(model));
+
+        output.WriteLine(error.Message);
+        Assert.Contains(expected, error.Message);
+        Assert.Contains("tensor 'w'", error.Message);
+        Assert.DoesNotContain("tensorprotoutils", error.Message);
+    }
+
+    [Fact]
+    public void A_truncated_model_is_refused_as_not_whole()
+    {
+        using var folder = new TemporaryDirectory();
+        string model = folder.File("cut.onnx");
+        byte[] whole = Model("w.bin");
+        File.WriteAllBytes(model, whole[..(whole.Length - 20)]);
+
+        var error = Assert.Throws<InvalidDataException>(() => OnnxExternalDataCheck.Check(model));
+
+        Assert.Contains("not a whole ONNX file", error.Message);
+    }
+
+    [AssetFact("models/face_detection_yunet_2023mar.onnx")]
+    public void A_real_model_without_external_data_passes_the_check()
+    {
+        OnnxExternalDataCheck.Check(TestAssets.PathOf("models/face_detection_yunet_2023mar.onnx"));
     }
 
     [Fact]
