@@ -1,3 +1,4 @@
+using CodeFormer.Engine.Runtime;
 using Microsoft.ML.OnnxRuntime;
 
 namespace CodeFormer.Engine.Detection;
@@ -56,6 +57,7 @@ internal sealed class DetectorSession : IDisposable
         {
             throw new FileNotFoundException($"Face detector model not found: {modelPath}", modelPath);
         }
+        OnnxExternalDataCheck.Check(modelPath);
         return new DetectorSession(new InferenceSession(modelPath, options), Path.GetFileName(modelPath), requiredOutputs);
     }
 

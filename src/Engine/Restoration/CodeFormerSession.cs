@@ -109,6 +109,7 @@ internal sealed class CodeFormerSession : IFaceRestorer
         string sibling = CodeOnlyPathFor(modelPath);
         string? codeOnly = codeOnlyModelPath ?? (File.Exists(sibling) ? sibling : null);
 
+        OnnxExternalDataCheck.Check(modelPath);
         var session = new InferenceSession(modelPath, options);
         PinnedBatchStaging? pinned = null;
         try
@@ -334,6 +335,7 @@ internal sealed class CodeFormerSession : IFaceRestorer
 
     private static LoadedModel OpenCodeOnly(string path, SessionOptions options, int faceSize)
     {
+        OnnxExternalDataCheck.Check(path);
         var session = new InferenceSession(path, options);
         try
         {

@@ -31,6 +31,7 @@ public sealed record ModelInspection(
             throw new FileNotFoundException($"Model '{path}' does not exist.", path);
         }
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
+        OnnxExternalDataCheck.Check(path);
         using var session = new InferenceSession(path, options);
         bool drivable = CodeFormerModelContract.TryRead(session, path, out var contract, out string? reason);
         string sibling = CodeFormerSession.CodeOnlyPathFor(path);

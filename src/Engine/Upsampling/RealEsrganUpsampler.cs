@@ -70,6 +70,7 @@ public sealed class RealEsrganUpsampler : IDisposable
         {
             throw new FileNotFoundException($"Real-ESRGAN model '{modelPath}' does not exist.", modelPath);
         }
+        OnnxExternalDataCheck.Check(modelPath);
         return Create(new InferenceSession(modelPath, options), modelPath, tileSize, tilePad);
     }
 

@@ -14,18 +14,19 @@ internal static class VideoEncoding
 
     public static bool IsVideoPath(string path) => MuxerByExtension.ContainsKey(Path.GetExtension(path));
 
-    public static List<string> EncoderArguments(VideoInfo info, int width, int height, string inputPath, string outputPath, int crf)
+    public static List<string> EncoderArguments(VideoInfo info, int width, int height, VideoContainer input, string outputPath, int crf)
     {
         string extension = Path.GetExtension(outputPath).ToLowerInvariant();
         string muxer = MuxerByExtension.TryGetValue(extension, out var m) ? m
             : throw new ArgumentException($"Unsupported video container '{extension}'; expected {string.Join(", ", MuxerByExtension.Keys)}.");
-        var args = new List<string>
-        {
+        List<string> args =
+        [
             "-hide_banner", "-loglevel", "error", "-y",
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", $"{width}x{height}", "-framerate", info.FrameRate, "-i", "pipe:0",
-            "-i", inputPath,
+            // The audio comes from the input, read with its sniffed demuxer pinned (see VideoContainer).
+            .. input.InputArguments(),
             "-map", "0:v:0", "-map", "1:a:0?",
-        };
+        ];
         // Frames arrive upright (ffmpeg's decoder applies the rotation); where the container can carry the rotation,
         // they are turned back to the input's stored orientation here, and RotationTagArguments writes the rotation
         // afterwards, so players show what they showed for the input and the file is stored as the input was.

@@ -36,22 +36,48 @@ public sealed record VideoLimits
             throw new VideoException($"'{path}' has {info.FrameCount} frames; videos may have at most {MaxFrames}.");
         }
     }
+
+    /// <summary>
+    /// Checked before each decoded frame is processed, because the header's duration and frame count are only claims:
+    /// a live-written Matroska file has neither (so both read 0 and pass <see cref="Check"/>), and any container can
+    /// understate them. Decoding stops at the limits whatever the header said.
+    /// </summary>
+    public void CheckWhileDecoding(long framesDecoded, VideoInfo info, string path)
+    {
+        double seconds = framesDecoded / info.FramesPerSecond;
+        if (framesDecoded > MaxFrames || seconds > MaxDurationSeconds)
+        {
+            string claimed = info.FrameCount > 0 ? $"its header claims {info.FrameCount} frames" : "its header gives no length";
+            throw new VideoException($"'{path}' goes on past {framesDecoded - 1} frames ({seconds:F1} s at {info.FramesPerSecond:0.###} frames/s), " +
+                $"although {claimed}; videos may have at most {MaxFrames} frames and last at most {MaxDurationSeconds:F0} s. Stopped without writing an output.");
+        }
+    }
 }
 
 /// <summary>Runs ffprobe once and reads the first video stream, the first audio stream and the duration.</summary>
 public static class VideoProbe
 {
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Sniffs the container first (<see cref="VideoContainer.Of"/>), then probes with that demuxer pinned.</summary>
     public static VideoInfo Probe(FfmpegTools tools, string path, CancellationToken cancellationToken = default)
+        => Probe(tools, VideoContainer.Of(path), cancellationToken);
+
+    public static VideoInfo Probe(FfmpegTools tools, VideoContainer container, CancellationToken cancellationToken = default)
     {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"Video '{path}' does not exist.", path);
-        }
+        ArgumentNullException.ThrowIfNull(container);
+        string path = container.Path;
         using var process = FfmpegTools.Start(tools.Ffprobe,
-            ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", path], stdin: false, stdout: true);
+            ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", .. container.InputArguments()], stdin: false, stdout: true);
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        process.WaitForExit();
+        // ffprobe reads headers and a few packets; a file that keeps it busy longer than this is refused, never waited on.
+        if (!process.WaitForExit(ProbeTimeout))
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+            throw new VideoException($"'{path}' is not a readable video: ffprobe was still reading its headers after {ProbeTimeout.TotalSeconds:F0} s.");
+        }
         string json = stdout.GetAwaiter().GetResult();
         string errors = stderr.GetAwaiter().GetResult().Trim();
         if (process.ExitCode != 0)
@@ -91,6 +117,11 @@ public static class VideoProbe
             throw new VideoException($"'{path}' has no usable frame rate ('{rate}').");
         }
         double duration = Number(root.TryGetProperty("format", out var format) ? Text(format, "duration") : null) ?? Number(Text(video, "duration")) ?? 0;
+        // A negative or non-finite duration is no duration: the decoding loop holds the real length to the limits.
+        if (!double.IsFinite(duration) || duration < 0)
+        {
+            duration = 0;
+        }
         long frames = long.TryParse(Text(video, "nb_frames"), NumberStyles.Integer, CultureInfo.InvariantCulture, out long n) && n > 0
             ? n
             : (long)Math.Round(duration * fps);

@@ -65,12 +65,14 @@ public sealed class VideoRestorer : IDisposable
             throw new ArgumentException($"Output '{output}' must end in one of {string.Join(", ", VideoEncoding.MuxerByExtension.Keys)}.");
         }
         // Everything about the video is checked before a single frame is decoded.
-        var info = VideoProbe.Probe(_tools, input, cancellationToken);
+        // The container is sniffed and pinned first, so a playlist or concat script named .mp4 never reaches ffmpeg as one.
+        var container = VideoContainer.Of(input);
+        var info = VideoProbe.Probe(_tools, container, cancellationToken);
         options.Limits.Check(info, input);
         _oneAtATime.Wait(cancellationToken);
         try
         {
-            return Run(input, output, info, options, progress, cancellationToken);
+            return Run(container, output, info, options, progress, cancellationToken);
         }
         finally
         {
@@ -78,8 +80,9 @@ public sealed class VideoRestorer : IDisposable
         }
     }
 
-    private VideoResult Run(string input, string output, VideoInfo info, VideoOptions options, IProgress<VideoProgress>? progress, CancellationToken cancellationToken)
+    private VideoResult Run(VideoContainer container, string output, VideoInfo info, VideoOptions options, IProgress<VideoProgress>? progress, CancellationToken cancellationToken)
     {
+        string input = container.Path;
         var clock = Stopwatch.StartNew();
         bool peakIsThisVideos = PeakResidentMemory.TryReset();
         int scale = options.Restoration.Upscale;
@@ -97,10 +100,10 @@ public sealed class VideoRestorer : IDisposable
         try
         {
             decoder = FfmpegTools.Start(_tools.Ffmpeg,
-                ["-hide_banner", "-loglevel", "error", "-nostdin", "-i", input, "-map", "0:v:0", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
+                ["-hide_banner", "-loglevel", "error", "-nostdin", .. container.InputArguments(), "-map", "0:v:0", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
                 stdin: false, stdout: true);
             Drain(decoder, decoderErrors);
-            encoder = FfmpegTools.Start(_tools.Ffmpeg, VideoEncoding.EncoderArguments(info, outWidth, outHeight, input, encoded, options.Crf), stdin: true, stdout: false);
+            encoder = FfmpegTools.Start(_tools.Ffmpeg, VideoEncoding.EncoderArguments(info, outWidth, outHeight, container, encoded, options.Crf), stdin: true, stdout: false);
             Drain(encoder, encoderErrors);
             using var killOnCancel = cancellationToken.Register(() => { Kill(decoder); Kill(encoder); });
 
@@ -125,6 +128,7 @@ public sealed class VideoRestorer : IDisposable
                 {
                     throw new VideoException($"'{input}' ended in the middle of frame {count + 1} ({read} of {frameBytes} bytes); the file may be truncated. {Tail(decoderErrors)}");
                 }
+                options.Limits.CheckWhileDecoding(count + 1, info, input);
                 ToFloats(work.RawIn, work.Frame.Pixels);
                 var (restored, faces) = RestoreFrame(work, tracker, options.Restoration, cancellationToken);
                 ToBytes(restored.Pixels, work.RawOut);
