@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using CodeFormer.Engine.Compositing;
 using CodeFormer.Engine.Detection;
 using CodeFormer.Engine.Geometry;
@@ -211,6 +212,35 @@ public sealed class RestorationEngine : IDisposable
                 : await RestoreWholePhotoAsync(decoded.Image, decoded.Header, format, greyscale).ConfigureAwait(false);
         }
 
+        /// <summary>The photo and its working copy between the network's wait and the canvas (see RestoreWholePhotoAsync).</summary>
+        private RgbImage? _photo;
+        private RgbImage? _workPhoto;
+
+        /// <summary>
+        /// Face reports in photo pixels, then the canvas with the background at its final size. Its own frame, never
+        /// inlined: once it returns, nothing of the paste's or the encode's callers refers to the photo.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private (RgbImage Canvas, List<FaceReport> Reports, RgbImage? ComparisonBefore) BuildCanvas(IReadOnlyList<DetectedFace> faces, List<FaceInFlight> aligned)
+        {
+            var original = _photo ?? throw new InvalidOperationException("The photo was already turned into a canvas.");
+            var work = _workPhoto!;
+            _photo = null;
+            _workPhoto = null;
+            var reports = faces.Select((f, i) => ReportInPhotoPixels(i, f, aligned[i].ImageToFace, original, work)).ToList();
+            var comparisonBefore = options.IncludeComparison ? work : null;
+
+            Report(RestorationStage.Background, 0.8, "upscaling the background");
+            int canvasWidth = work.Width * options.Upscale, canvasHeight = work.Height * options.Upscale;
+            if (options.Upscale > 1 || options.IncludeComparison || options.BackgroundUpsample)
+            {
+                // A new canvas is about to be allocated: the decoder's, detector's and network's dead buffers go first.
+                ReleaseDeadPhotoMemory(3L * canvasWidth * canvasHeight, handBackToSystem: false);
+            }
+            var canvas = _timings.Measure(RestorationStage.Background, () => UpscaleBackground(original, work, canvasWidth, canvasHeight));
+            return (canvas, reports, comparisonBefore);
+        }
+
         private long _fileBytes;
 
         private async Task<RestorationResult> RestoreAlignedAsync(DecodedImage decoded, ImageFileFormat format, bool greyscale)
@@ -230,8 +260,16 @@ public sealed class RestorationEngine : IDisposable
 
         // Takes the image and header apart rather than the DecodedImage, so that nothing holds the decoded photo once the
         // canvas is made: at s > 1 its 12 bytes a pixel are free for the encode.
-        private async Task<RestorationResult> RestoreWholePhotoAsync(RgbImage original, ImageHeader header, ImageFileFormat format, bool greyscale)
+        private async Task<RestorationResult> RestoreWholePhotoAsync(RgbImage decodedPhoto, ImageHeader header, ImageFileFormat format, bool greyscale)
         {
+            // The float photo (12 bytes a pixel: 275 MiB at 24 MP) must die once the canvas is made, and three things kept
+            // it alive through the paste and the encode (a weak reference said so; the encode began 456 MiB above the
+            // canvas at 24 MP, s = 2): the state machine's own field for this parameter (lambdas capture a copy, so
+            // clearing the parameter later cleared only the copy), the lambdas' closure, and this method's frame after the
+            // await. So the parameter is cleared at once, the closure's references before the await, and the photo is
+            // used after the await only inside BuildCanvas, whose frame is gone before the paste.
+            var original = decodedPhoto;
+            decodedPhoto = null!;
             var work = _timings.Measure(RestorationStage.Decode, () => EnlargeSmallPhoto(original));
 
             Report(RestorationStage.Detect, 0.05, "detecting faces");
@@ -290,6 +328,11 @@ public sealed class RestorationEngine : IDisposable
                 NativeHeap.Trim();
             }
 
+            _photo = original;
+            _workPhoto = work;
+            original = null!;
+            work = null!;
+
             // The only wait of the photo: its faces join the batcher's queue, and this continues on the thread pool
             // when the last one is back. Everything after it runs while the network serves other photos.
             await RestoreFacesAsync(aligned.Select(a => a.Tensor).ToList()).ConfigureAwait(false);
@@ -299,20 +342,7 @@ public sealed class RestorationEngine : IDisposable
                 NativeHeap.Trim();
             }
 
-            var reports = faces.Select((f, i) => ReportInPhotoPixels(i, f, aligned[i].ImageToFace, original, work)).ToList();
-            var comparisonBefore = options.IncludeComparison ? work : null;
-
-            Report(RestorationStage.Background, 0.8, "upscaling the background");
-            int canvasWidth = work.Width * options.Upscale, canvasHeight = work.Height * options.Upscale;
-            if (options.Upscale > 1 || options.IncludeComparison || options.BackgroundUpsample)
-            {
-                // A new canvas is about to be allocated: the decoder's, detector's and network's dead buffers go first.
-                ReleaseDeadPhotoMemory(3L * canvasWidth * canvasHeight, handBackToSystem: false);
-            }
-            var canvas = _timings.Measure(RestorationStage.Background, () => UpscaleBackground(original, work, canvasWidth, canvasHeight));
-            // From here the photo itself is needed only for the comparison: drop the references so its memory can go.
-            original = null!;
-            work = null!;
+            var (canvas, reports, comparisonBefore) = BuildCanvas(faces, aligned);
 
             Report(RestorationStage.Paste, 0.9, "pasting faces back");
             // Each restored face is unpacked into one face image, pasted and its array handed back, in order: a face is
