@@ -141,7 +141,12 @@ public static class PhotoMemoryEstimator
         // FacePaster.PasteGarbageLimit): measured ~94 MiB for Solvay's 29 faces at 3.1 MP, s = 2 (a fifth of the canvas
         // covered by footprints at 36 bytes a pixel).
         long pasteGarbage = Math.Min(output * PasteScratchBytesPerOutputPixel / 5, PasteGarbageBound);
-        long background = original + enlargedCopy + canvas + facesHeld + pasteGarbage;
+        // The photo is handed back once a new canvas holds the background (RestorationEngine.BuildCanvas), so the paste's
+        // garbage comes on top of the canvas, not of the photo too; pasting in place the photo is the canvas, and the
+        // before/after comparison keeps the photo to the end.
+        long photo = original + enlargedCopy;
+        bool photoHeldThroughPaste = pastesInPlace || options.IncludeComparison;
+        long background = canvas + facesHeld + (photoHeldThroughPaste ? photo + pasteGarbage : Math.Max(photo, pasteGarbage));
         if (options.BackgroundUpsample)
         {
             long upscaled = input * upsamplerScale * upsamplerScale * pixelBytes;
@@ -161,10 +166,11 @@ public static class PhotoMemoryEstimator
         // Huffman tables, then holds the whole image's DCT coefficients: 2 bytes a sample, 3 a pixel at 4:2:0 (2 for grey, counted as 3).
         // libwebp holds its YUV(A) picture (1.5 bytes a pixel, 2.5 with alpha) and per-macroblock state (not measured).
         // The encoded bytes are held up to three times at once (a doubling stream, then its array): JPEG/WebP at about
-        // half a byte a pixel, PNG up to the raw size.
+        // half a byte a pixel; PNG at zlib level 2 measured 14–21 % of the raw size on the asset photos, so half the raw
+        // size is allowed for it.
         var format = options.OutputFormat ?? header.Format;
         bool sixteenBit = format == ImageFileFormat.Png && header.BitDepth == 16;
-        long encoded = format == ImageFileFormat.Png ? output * 3 * (sixteenBit ? 2 : 1) * 2 : output * 3 / 2;
+        long encoded = format == ImageFileFormat.Png ? output * 3 * (sixteenBit ? 2 : 1) : output * 3 / 2;
         // PNG, although written band by band, measured about 2 bytes an output pixel over the canvas (6.2 MP at s = 2).
         long encoderImage = format switch
         {

@@ -343,6 +343,11 @@ public sealed class RestorationEngine : IDisposable
             }
 
             var (canvas, reports, comparisonBefore) = BuildCanvas(faces, aligned);
+            if (options.Upscale > 1 || options.BackgroundUpsample)
+            {
+                // The photo is dead now (the canvas is a new image): hand it back before the paste's scratch comes on top.
+                ReleaseDeadPhotoMemory(canvas.Pixels.LongLength, handBackToSystem: true);
+            }
 
             Report(RestorationStage.Paste, 0.9, "pasting faces back");
             // Each restored face is unpacked into one face image, pasted and its array handed back, in order: a face is
