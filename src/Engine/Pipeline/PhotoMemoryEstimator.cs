@@ -138,8 +138,8 @@ public static class PhotoMemoryEstimator
         // Background and paste: the photo, the canvas, the faces; Real-ESRGAN adds its planar input and padded copy,
         // its own-scale output, and a tile's working memory; face upsampling adds each face at s× its side.
         // Pasting leaves each face's warped copy and feather planes as garbage until the paster collects (every
-        // FacePaster.PasteGarbageLimit): measured ~94 MiB for Solvay's 29 faces at 3.1 MP, s = 2 (a fifth of the canvas
-        // covered by footprints at 36 bytes a pixel).
+        // FacePaster.PasteGarbageLimit): measured ~94 MiB for Solvay's 29 faces at 3.1 MP, s = 2 when a footprint pixel
+        // cost 36 bytes (a fifth of the canvas covered); now PasteScratchBytesPerOutputPixel.
         long pasteGarbage = Math.Min(output * PasteScratchBytesPerOutputPixel / 5, PasteGarbageBound);
         // The photo is handed back once a new canvas holds the background (RestorationEngine.BuildCanvas), so the paste's
         // garbage comes on top of the canvas, not of the photo too; pasting in place the photo is the canvas, and the

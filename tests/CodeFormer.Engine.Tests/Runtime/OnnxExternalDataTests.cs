@@ -20,12 +20,7 @@ public sealed class OnnxExternalDataTests(ITestOutputHelper output)
     public void External_data_outside_the_model_folder_is_refused_by_onnx_runtime_before_it_is_read(string location, string expected)
     {
         using var folder = new TemporaryDirectory();
-        string models = Path.Combine(folder.Path, "models");
-        Directory.CreateDirectory(models);
-        string outside = Path.Combine(folder.Path, "outside.bin");
-        File.WriteAllBytes(outside, BitConverter.GetBytes(2.5f));
-        string model = Path.Combine(models, "m.onnx");
-        File.WriteAllBytes(model, Model(location.Replace("{abs}", outside, StringComparison.Ordinal)));
+        string model = WriteModelBesideAnOutsideFile(folder, location);
 
         var error = Assert.Throws<OnnxRuntimeException>(() => new InferenceSession(model));
 
@@ -40,12 +35,7 @@ public sealed class OnnxExternalDataTests(ITestOutputHelper output)
     public void External_data_outside_the_model_folder_or_missing_is_refused_naming_the_tensor_before_onnx_runtime_opens_it(string location, string expected)
     {
         using var folder = new TemporaryDirectory();
-        string models = Path.Combine(folder.Path, "models");
-        Directory.CreateDirectory(models);
-        string outside = Path.Combine(folder.Path, "outside.bin");
-        File.WriteAllBytes(outside, BitConverter.GetBytes(2.5f));
-        string model = Path.Combine(models, "m.onnx");
-        File.WriteAllBytes(model, Model(location.Replace("{abs}", outside, StringComparison.Ordinal)));
+        string model = WriteModelBesideAnOutsideFile(folder, location);
 
         // models inspect, and every session the engine opens from a path, run the check first.
         var error = Assert.Throws<InvalidDataException>(() => ModelInspection.Inspect(model));
@@ -89,6 +79,21 @@ public sealed class OnnxExternalDataTests(ITestOutputHelper output)
         using var results = session.Run(run, ["x"], [x], ["y"]);
 
         Assert.Equal(3.5f, results[0].GetTensorDataAsSpan<float>()[0]);
+    }
+
+    /// <summary>
+    /// models/m.onnx whose weight lives at <paramref name="location"/> ("{abs}" for the absolute path of outside.bin, a
+    /// float 2.5 written beside the models folder).
+    /// </summary>
+    private static string WriteModelBesideAnOutsideFile(TemporaryDirectory folder, string location)
+    {
+        string models = Path.Combine(folder.Path, "models");
+        Directory.CreateDirectory(models);
+        string outside = Path.Combine(folder.Path, "outside.bin");
+        File.WriteAllBytes(outside, BitConverter.GetBytes(2.5f));
+        string model = Path.Combine(models, "m.onnx");
+        File.WriteAllBytes(model, Model(location.Replace("{abs}", outside, StringComparison.Ordinal)));
+        return model;
     }
 
     private static byte[] Model(string location)
